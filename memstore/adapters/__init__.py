@@ -1,0 +1,1 @@
+"""One module per dialect. Each adapter only knows its driver; the rules live in store.py."""

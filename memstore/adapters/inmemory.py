@@ -1,0 +1,150 @@
+"""``memory://``: an in-process store for tests and development.
+
+Behaves like the SQL adapters (same ordering, same chat bookkeeping); nothing survives
+the process. Every ``connect("memory://")`` gets a fresh, private store. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from ..models import Chat, Message, NewMessage, WorkingMemory
+from .base import Adapter
+
+
+class InMemoryAdapter(Adapter):
+    dialect = "memory"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wm: dict[str, WorkingMemory] = {}
+        self._messages: dict[int, Message] = {}
+        self._chats: dict[str, Chat] = {}
+        self._next_id = 1
+
+    def init_schema(self) -> None:
+        pass  # nothing to create
+
+    def doctor(self) -> list[str]:
+        return []
+
+    def upsert_working_memory(
+        self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
+        content: str, updated_at: datetime,
+    ) -> None:
+        with self._lock:
+            old = self._wm.get(wm_id)
+            if old is None:
+                self._wm[wm_id] = WorkingMemory(scope, chat_id, user_id, content, updated_at)
+            else:
+                self._wm[wm_id] = replace(old, content=content, updated_at=updated_at)
+
+    def get_working_memory(self, wm_id: str) -> WorkingMemory | None:
+        with self._lock:
+            return self._wm.get(wm_id)
+
+    def save_messages(
+        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
+    ) -> list[int]:
+        with self._lock:
+            ids = []
+            for m in messages:
+                self._messages[self._next_id] = Message(
+                    self._next_id, chat_id, user_id, m.role, m.content, m.timestamp)
+                ids.append(self._next_id)
+                self._next_id += 1
+            newest = max(m.timestamp for m in messages)
+            chat = self._chats.get(chat_id)
+            if chat is None:
+                oldest = min(m.timestamp for m in messages)
+                self._chats[chat_id] = Chat(chat_id, user_id, None, oldest, newest, len(ids))
+            else:
+                self._chats[chat_id] = replace(
+                    chat, message_count=chat.message_count + len(ids),
+                    updated_at=max(chat.updated_at, newest))
+            return ids
+
+    def last_messages(self, chat_id: str, user_id: str | None, limit: int) -> list[Message]:
+        with self._lock:
+            rows = [m for m in self._messages.values() if m.chat_id == chat_id
+                    and (user_id is None or m.user_id in (user_id, None))]
+        rows.sort(key=lambda m: (m.timestamp, m.id))
+        return rows[-limit:]
+
+    def save_chat(
+        self, chat_id: str, user_id: str | None, title: str | None,
+        created_at: datetime, updated_at: datetime, message_count: int | None,
+    ) -> None:
+        with self._lock:
+            old = self._chats.get(chat_id)
+            if old is None:
+                self._chats[chat_id] = Chat(chat_id, user_id, title, created_at, updated_at,
+                                            message_count or 0)
+            else:
+                self._chats[chat_id] = replace(
+                    old,
+                    user_id=old.user_id if user_id is None else user_id,
+                    title=old.title if title is None else title,
+                    updated_at=updated_at,
+                    message_count=old.message_count if message_count is None else message_count)
+
+    def get_chat(self, chat_id: str) -> Chat | None:
+        with self._lock:
+            return self._chats.get(chat_id)
+
+    def _ordered_chats(self, user_id: str | None) -> list[Chat]:
+        with self._lock:
+            chats = [c for c in self._chats.values() if user_id is None or c.user_id == user_id]
+        # updated_at descending, then chat_id ascending: sort by the secondary key first.
+        chats.sort(key=lambda c: c.chat_id)
+        chats.sort(key=lambda c: c.updated_at, reverse=True)
+        return chats
+
+    def list_chats(self, user_id: str | None, limit: int) -> list[Chat]:
+        return self._ordered_chats(user_id)[:limit]
+
+    def search_chats(
+        self, user_id: str | None, match: Callable[[str], bool], limit: int
+    ) -> list[Chat]:
+        found = [c for c in self._ordered_chats(user_id)
+                 if c.title is not None and match(c.title)]
+        return found[:limit]
+
+    def rename_chat(self, chat_id: str, title: str, now: datetime) -> None:
+        with self._lock:
+            old = self._chats.get(chat_id)
+            self._chats[chat_id] = (Chat(chat_id, None, title, now, now, 0) if old is None
+                                    else replace(old, title=title, updated_at=now))
+
+    def delete_chat(self, chat_id: str) -> bool:
+        with self._lock:
+            doomed = [i for i, m in self._messages.items() if m.chat_id == chat_id]
+            for i in doomed:
+                del self._messages[i]
+            existed = self._chats.pop(chat_id, None) is not None
+            self._wm.pop(f"chat:{chat_id}", None)
+            return existed or bool(doomed)
+
+    def delete_user(self, user_id: str) -> None:
+        with self._lock:
+            own = {c.chat_id for c in self._chats.values() if c.user_id == user_id}
+            for i, m in list(self._messages.items()):
+                if m.chat_id in own:
+                    del self._messages[i]
+                elif m.user_id == user_id:
+                    del self._messages[i]
+                    chat = self._chats.get(m.chat_id)
+                    if chat is not None:
+                        self._chats[m.chat_id] = replace(
+                            chat, message_count=chat.message_count - 1)
+            for key, wm in list(self._wm.items()):
+                if wm.user_id == user_id or key in {f"chat:{c}" for c in own}:
+                    del self._wm[key]
+            for c in own:
+                del self._chats[c]
+
+    def close(self) -> None:
+        pass

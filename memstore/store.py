@@ -1,0 +1,231 @@
+"""``Memory``: the public API. It validates every input, then calls the adapter.
+
+This module holds the rules (ids, defaults, what a search matches); it holds no SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from . import validate as v
+from .adapters.base import Adapter
+from .errors import ValidationError
+from .models import Chat, Message, NewMessage, WorkingMemory
+
+Clock = Callable[[], datetime]
+
+
+def working_memory_id(scope: str, chat_id: str | None, user_id: str | None) -> tuple[str, str]:
+    """The row id the TS package uses, ``chat:<chat_id>`` or ``user:<user_id>``, and the
+    field it came from. The id part is required (the TS package would store the literal
+    ``user:undefined``)."""
+    if scope == "chat":
+        if chat_id is None:
+            raise ValidationError("chat_id", "is required when scope is 'chat'")
+        return f"chat:{chat_id}", "chat_id"
+    if user_id is None:
+        raise ValidationError("user_id", "is required when scope is 'user'")
+    return f"user:{user_id}", "user_id"
+
+
+def title_matcher(search: str) -> Callable[[str], bool]:
+    """Case-insensitive substring match, done in Python so every backend agrees
+    (SQL LIKE/ILIKE fold case differently per database and collation, and treat % and _
+    as wildcards)."""
+    needle = search.casefold()
+    return lambda title: needle in title.casefold()
+
+
+class Memory:
+    """An agent's memory in one database. Create it with :func:`memstore.connect`."""
+
+    def __init__(self, adapter: Adapter, *, clock: Clock | None = None) -> None:
+        self._adapter = adapter
+        self._clock = clock or v.now_utc
+
+    @property
+    def dialect(self) -> str:
+        return self._adapter.dialect
+
+    @property
+    def adapter(self) -> Adapter:
+        return self._adapter
+
+    def _now(self) -> datetime:
+        return v.instant("clock", self._clock())
+
+    # -- schema ------------------------------------------------------------------
+
+    def init_schema(self) -> None:
+        """Create the tables and indexes that are missing. Safe to run any number of times."""
+        self._adapter.init_schema()
+
+    def doctor(self) -> list[str]:
+        """What is wrong with the tables, columns and indexes; an empty list when healthy."""
+        return self._adapter.doctor()
+
+    # -- working memory ----------------------------------------------------------
+
+    def update_working_memory(
+        self, *, scope: str, content: Any, chat_id: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        """Replace the working memory of a chat or a user in one atomic upsert."""
+        scope = v.scope("scope", scope)
+        chat_id = v.optional_ident("chat_id", chat_id)
+        user_id = v.optional_ident("user_id", user_id)
+        wm_id, _ = working_memory_id(scope, chat_id, user_id)
+        text = v.content("content", content)
+        self._adapter.upsert_working_memory(wm_id, scope, chat_id, user_id, text, self._now())
+
+    def get_working_memory(
+        self, *, scope: str, chat_id: str | None = None, user_id: str | None = None
+    ) -> WorkingMemory | None:
+        scope = v.scope("scope", scope)
+        chat_id = v.optional_ident("chat_id", chat_id)
+        user_id = v.optional_ident("user_id", user_id)
+        wm_id, _ = working_memory_id(scope, chat_id, user_id)
+        return self._adapter.get_working_memory(wm_id)
+
+    # -- messages ----------------------------------------------------------------
+
+    def save_message(
+        self, chat_id: str, role: str, content: Any, *, user_id: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> Message:
+        """Append one message; the chat row is created or updated in the same transaction."""
+        item = {"role": role, "content": content, "timestamp": timestamp}
+        return self._save(chat_id, [item], user_id, field="")[0]
+
+    def save_messages(
+        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        user_id: str | None = None,
+    ) -> list[Message]:
+        """Append messages in order, all or nothing, in one transaction. Each item is a
+        mapping with ``role``, ``content`` and optionally ``timestamp``; messages without a
+        timestamp get the same current instant and keep their order by id."""
+        return self._save(chat_id, messages, user_id, field="messages")
+
+    def _save(
+        self, chat_id: str, messages: Iterable[Mapping[str, Any]], user_id: str | None,
+        field: str,
+    ) -> list[Message]:
+        """Validate every message (error fields ``role`` for one message, ``messages[3].role``
+        for a batch), then write them all in one adapter call."""
+        chat_id = v.ident("chat_id", chat_id)
+        user_id = v.optional_ident("user_id", user_id)
+        items = list(messages) if not isinstance(messages, (str, bytes, Mapping)) else None
+        if items is None:
+            raise ValidationError("messages", "must be a list of mappings")
+        if not items:
+            raise ValidationError("messages", "must not be empty")
+        if len(items) > v.MAX_BATCH:
+            raise ValidationError(
+                "messages", f"has {len(items)} items; the maximum is {v.MAX_BATCH}")
+        now: datetime | None = None
+        batch: list[NewMessage] = []
+        for i, item in enumerate(items):
+            where = f"{field}[{i}]." if field else ""
+            v.message_item(f"{field}[{i}]" if field else "message", item)
+            role = v.role(where + "role", item["role"])
+            text = v.content(where + "content", item["content"])
+            stamp = item.get("timestamp")
+            if stamp is None:
+                now = now or self._now()
+                stamp = now
+            else:
+                stamp = v.instant(where + "timestamp", stamp)
+            batch.append(NewMessage(role, text, stamp))
+        ids = self._adapter.save_messages(chat_id, user_id, batch)
+        return [Message(i, chat_id, user_id, m.role, m.content, m.timestamp)
+                for i, m in zip(ids, batch, strict=True)]
+
+    def get_messages(
+        self, chat_id: str, *, user_id: str | None = None, limit: int = 100
+    ) -> list[Message]:
+        """The newest ``limit`` messages of the chat, oldest first. Equal timestamps keep
+        insertion order. With ``user_id``, that user's messages and those with no user."""
+        chat_id = v.ident("chat_id", chat_id)
+        user_id = v.optional_ident("user_id", user_id)
+        limit = v.limit("limit", limit)
+        return self._adapter.last_messages(chat_id, user_id, limit)
+
+    # -- chats -------------------------------------------------------------------
+
+    def save_chat(
+        self, chat_id: str, *, user_id: str | None = None, title: str | None = None,
+        created_at: datetime | None = None, updated_at: datetime | None = None,
+        message_count: int | None = None,
+    ) -> None:
+        """Create or update a chat row. ``None`` keeps what is stored (``user_id``,
+        ``title``, ``message_count``); ``created_at`` is only set when the row is new;
+        ``updated_at`` defaults to now."""
+        chat_id = v.ident("chat_id", chat_id)
+        user_id = v.optional_ident("user_id", user_id)
+        if title is not None:
+            title = v.title("title", title)
+        if message_count is not None:
+            message_count = v.bounded_int("message_count", message_count, 0, v.MAX_MESSAGE_COUNT)
+        created = v.instant("created_at", created_at) if created_at is not None else None
+        updated = v.instant("updated_at", updated_at) if updated_at is not None else None
+        if created is None or updated is None:
+            now = self._now()
+            created = created or now
+            updated = updated or now
+        self._adapter.save_chat(chat_id, user_id, title, created, updated, message_count)
+
+    def get_chat(self, chat_id: str) -> Chat | None:
+        return self._adapter.get_chat(v.ident("chat_id", chat_id))
+
+    def get_chats(
+        self, *, user_id: str | None = None, search: str | None = None, limit: int = 100
+    ) -> list[Chat]:
+        """Chats, most recently updated first (ties by chat_id). ``search`` keeps the chats
+        whose title contains it, ignoring case (Unicode case folding); ``%`` and ``_`` are
+        ordinary characters. Without ``user_id``, every user's chats."""
+        user_id = v.optional_ident("user_id", user_id)
+        limit = v.limit("limit", limit)
+        if search is not None:
+            search = v.text("search", search, max_chars=v.MAX_SEARCH_CHARS)
+        if not search:
+            return self._adapter.list_chats(user_id, limit)
+        return self._adapter.search_chats(user_id, title_matcher(search), limit)
+
+    def update_chat_title(self, chat_id: str, title: str) -> None:
+        """Set the title and move ``updated_at`` to now; creates the chat if it is missing
+        (as the TS provider does)."""
+        chat_id = v.ident("chat_id", chat_id)
+        title = v.title("title", title)
+        self._adapter.rename_chat(chat_id, title, self._now())
+
+    def delete_chat(self, chat_id: str) -> bool:
+        """Delete the chat row, its messages and its chat-scope working memory, in one
+        transaction. True if the chat or any of its messages existed."""
+        return self._adapter.delete_chat(v.ident("chat_id", chat_id))
+
+    def delete_user(self, user_id: str) -> None:
+        """Delete everything of a user in one transaction: their chats with all messages and
+        chat-scope working memory, their user-scope working memory, and their messages in
+        other users' chats (whose ``message_count`` goes down accordingly)."""
+        self._adapter.delete_user(v.ident("user_id", user_id))
+
+    # -- lifetime ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close what memstore opened. A connection you passed in stays open."""
+        self._adapter.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<memstore.Memory dialect={self.dialect}>"

@@ -1,0 +1,153 @@
+"""Every input rule, checked before any SQL runs.
+
+The limits are the intersection of what every backend can hold, so that a value one
+backend accepts is accepted by all of them and comes back byte-identical:
+
+* ids: 1..255 characters (the TS package's MySQL schema uses VARCHAR(255));
+* titles: at most 500 characters (its MySQL ``title VARCHAR(500)``);
+* content: at most 1 MiB of UTF-8 (``MAX_CONTENT_BYTES``);
+* no NUL (PostgreSQL text cannot hold it) and no lone surrogates (not valid UTF-8);
+* instants: millisecond precision between 1970-01-01T00:00:01Z and
+  2038-01-19T03:14:07.999Z, which is what a MySQL ``TIMESTAMP(3)`` column holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .errors import ValidationError
+from .models import ROLES, SCOPES
+
+MAX_ID_CHARS = 255
+MAX_TITLE_CHARS = 500
+MAX_SEARCH_CHARS = 500
+MAX_CONTENT_BYTES = 1024 * 1024
+MAX_LIMIT = 10_000
+MAX_MESSAGE_COUNT = 2**31 - 1  # INTEGER / INT columns
+MAX_BATCH = 10_000
+
+MIN_INSTANT = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+MAX_INSTANT = datetime(2038, 1, 19, 3, 14, 7, 999000, tzinfo=timezone.utc)
+
+# NUL, and UTF-16 surrogates that Python lets a str hold but UTF-8 cannot encode.
+_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
+
+
+def text(field: str, value: object, *, max_chars: int | None = None) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a str; got {type(value).__name__}")
+    bad = _FORBIDDEN.search(value)
+    if bad is not None:
+        what = "NUL character" if bad.group() == "\x00" else "lone surrogate"
+        raise ValidationError(field, f"contains a {what} at index {bad.start()}")
+    if max_chars is not None and len(value) > max_chars:
+        raise ValidationError(field, f"is {len(value)} characters; the maximum is {max_chars}")
+    return value
+
+
+def ident(field: str, value: object) -> str:
+    """A chat or user id: non-empty text of at most 255 characters."""
+    s = text(field, value, max_chars=MAX_ID_CHARS)
+    if s == "":
+        raise ValidationError(field, "must not be empty")
+    return s
+
+
+def optional_ident(field: str, value: object) -> str | None:
+    return None if value is None else ident(field, value)
+
+
+def title(field: str, value: object) -> str:
+    return text(field, value, max_chars=MAX_TITLE_CHARS)
+
+
+def content(field: str, value: object) -> str:
+    """Message or working-memory content. A dict or list is stored as JSON text."""
+    if isinstance(value, (dict, list)):
+        try:
+            value = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(field, f"is not JSON-serialisable: {exc}") from None
+    elif not isinstance(value, str):
+        raise ValidationError(field, f"must be a str, dict or list; got {type(value).__name__}")
+    s = text(field, value)
+    # Cheap upper bound first: a str of n characters is at most 4n bytes of UTF-8.
+    if len(s) * 4 > MAX_CONTENT_BYTES:
+        size = len(s.encode("utf-8"))
+        if size > MAX_CONTENT_BYTES:
+            raise ValidationError(
+                field, f"is {size} bytes of UTF-8; the maximum is {MAX_CONTENT_BYTES}"
+            )
+    return s
+
+
+def role(field: str, value: object) -> str:
+    if value not in ROLES or not isinstance(value, str):
+        raise ValidationError(field, f"must be one of {', '.join(ROLES)}; got {value!r}")
+    return value
+
+
+def scope(field: str, value: object) -> str:
+    if value not in SCOPES or not isinstance(value, str):
+        raise ValidationError(field, f"must be one of {', '.join(SCOPES)}; got {value!r}")
+    return value
+
+
+def bounded_int(field: str, value: object, low: int, high: int) -> int:
+    # bool is an int subclass; True as a limit is a bug in the caller, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"must be an int; got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValidationError(field, f"must be between {low} and {high}; got {value}")
+    return value
+
+
+def limit(field: str, value: object) -> int:
+    return bounded_int(field, value, 1, MAX_LIMIT)
+
+
+def instant(field: str, value: object) -> datetime:
+    """An aware datetime inside the range and precision every backend holds, as UTC."""
+    if not isinstance(value, datetime):
+        raise ValidationError(field, f"must be a datetime; got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(
+            field, "must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
+        )
+    utc = value.astimezone(timezone.utc)
+    if utc.microsecond % 1000:
+        raise ValidationError(
+            field,
+            "has sub-millisecond precision, which not every backend stores; "
+            "round it to whole milliseconds",
+        )
+    if not MIN_INSTANT <= utc <= MAX_INSTANT:
+        raise ValidationError(
+            field,
+            f"must be between {MIN_INSTANT.isoformat()} and {MAX_INSTANT.isoformat()} "
+            "(the range a MySQL TIMESTAMP column holds); got " + utc.isoformat(),
+        )
+    return utc
+
+
+def now_utc() -> datetime:
+    """The current instant, truncated to the millisecond precision memstore stores."""
+    t = datetime.now(timezone.utc)
+    return t - timedelta(microseconds=t.microsecond % 1000)
+
+
+def message_item(field: str, item: object) -> Mapping[str, Any]:
+    if not isinstance(item, Mapping):
+        raise ValidationError(
+            field, f"must be a mapping with role and content; got {type(item).__name__}")
+    unknown = set(item) - {"role", "content", "timestamp"}
+    if unknown:
+        raise ValidationError(field, f"has unknown keys {sorted(map(str, unknown))}")
+    for key in ("role", "content"):
+        if key not in item:
+            raise ValidationError(f"{field}.{key}", "is required")
+    return item

@@ -1,0 +1,61 @@
+"""The backends the tests run on, and how each opens a fresh, empty store.
+
+Server backends read their URL from the environment (``make services`` prints it). With
+``CI=true`` a backend whose server is missing fails the run; locally it is skipped with a
+message that says how to start it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import memstore
+from memstore.store import Clock
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_env(var: str, backend: str) -> str:
+    """The server URL in ``var``, or fail (CI) / skip (locally) saying how to get one."""
+    url = os.environ.get(var)
+    if url:
+        return url
+    message = (f"{backend}: ${var} is not set; start the test servers with "
+               f"`make services` and export what it prints")
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+_scratch = Path(tempfile.mkdtemp(prefix="memstore-tests-"))
+_counter = itertools.count()
+
+
+def _sqlite(clock: Clock | None) -> memstore.Memory:
+    path = _scratch / f"t{next(_counter)}.db"
+    mem = memstore.connect(f"sqlite:///{path}", clock=clock)
+    mem.init_schema()
+    return mem
+
+
+def _memory(clock: Clock | None) -> memstore.Memory:
+    return memstore.connect("memory://", clock=clock)
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    open: Callable[[Clock | None], memstore.Memory]  # a fresh store with empty tables
+
+
+BACKENDS: dict[str, Backend] = {
+    "memory": Backend("memory", _memory),
+    "sqlite": Backend("sqlite", _sqlite),
+}

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import memstore
+from tests.backends import BACKENDS, Backend
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return BACKENDS[request.param]
+
+
+@pytest.fixture
+def mem(backend: Backend) -> Iterator[memstore.Memory]:
+    m = backend.open(None)
+    try:
+        yield m
+    finally:
+        m.close()
+
+
+# -- per-backend test counts in the summary, so a skipped backend is visible ---------
+
+_backend_of: dict[str, str] = {}
+_outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "backend" in callspec.params:
+            name = callspec.params["backend"]
+            _backend_of[item.nodeid] = name.name if isinstance(name, Backend) else str(name)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    name = _backend_of.get(report.nodeid)
+    if name is None:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        _outcomes[name][report.outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _outcomes:
+        return
+    terminalreporter.section("tests per backend")
+    for name in sorted(_outcomes):
+        counts = _outcomes[name]
+        terminalreporter.write_line(
+            f"{name:>8}: {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['skipped']} skipped")

@@ -1,0 +1,231 @@
+"""A plain Python reference model of memstore's documented behaviour.
+
+Written from the README's rules, independently of memstore's own code (it does not import
+memstore's validation or its in-process adapter), so the property tests compare every
+backend against the specification rather than against another implementation of it.
+A call returns its result or raises ``Expected(field)`` for an expected ValidationError.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+LOW = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+HIGH = datetime(2038, 1, 19, 3, 14, 7, 999000, tzinfo=timezone.utc)
+
+
+class Expected(Exception):
+    """The model's prediction: a ValidationError naming ``field``."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _bad_text(s: Any, max_chars: int | None = None) -> bool:
+    if not isinstance(s, str):
+        return True
+    if "\x00" in s or any(0xD800 <= ord(c) <= 0xDFFF for c in s):
+        return True
+    return max_chars is not None and len(s) > max_chars
+
+
+def check_id(name: str, value: Any, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if _bad_text(value, 255) or value == "":
+        raise Expected(name)
+    return value
+
+
+def check_content(name: str, value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False)
+    if _bad_text(value) or len(value.encode("utf-8")) > 1024 * 1024:
+        raise Expected(name)
+    return str(value)
+
+
+def check_instant(name: str, value: Any) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise Expected(name)
+    value = value.astimezone(timezone.utc)
+    if value.microsecond % 1000 or not LOW <= value <= HIGH:
+        raise Expected(name)
+    return value
+
+
+def check_limit(value: Any) -> int:
+    if type(value) is not int or not 1 <= value <= 10_000:
+        raise Expected("limit")
+    return value
+
+
+@dataclass
+class MMsg:
+    id: int
+    chat_id: str
+    user_id: str | None
+    role: str
+    content: str
+    timestamp: datetime
+
+
+@dataclass
+class MChat:
+    chat_id: str
+    user_id: str | None
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    message_count: int
+
+
+@dataclass
+class Model:
+    now: datetime
+    wm: dict[str, tuple[str, str | None, str | None, str, datetime]] = field(default_factory=dict)
+    messages: list[MMsg] = field(default_factory=list)
+    chats: dict[str, MChat] = field(default_factory=dict)
+    next_id: int = 1
+
+    # working memory
+    def _wm_key(self, scope: Any, chat_id: Any, user_id: Any) -> str:
+        if scope not in ("chat", "user"):
+            raise Expected("scope")
+        check_id("chat_id", chat_id, optional=True)
+        check_id("user_id", user_id, optional=True)
+        if scope == "chat":
+            if chat_id is None:
+                raise Expected("chat_id")
+            return f"chat:{chat_id}"
+        if user_id is None:
+            raise Expected("user_id")
+        return f"user:{user_id}"
+
+    def update_working_memory(self, scope: Any, chat_id: Any, user_id: Any, content: Any) -> None:
+        key = self._wm_key(scope, chat_id, user_id)
+        text = check_content("content", content)
+        if key in self.wm:
+            s, c, u, _, _ = self.wm[key]
+            self.wm[key] = (s, c, u, text, self.now)
+        else:
+            self.wm[key] = (scope, chat_id, user_id, text, self.now)
+
+    def get_working_memory(self, scope: Any, chat_id: Any, user_id: Any) -> Any:
+        return self.wm.get(self._wm_key(scope, chat_id, user_id))
+
+    # messages
+    def save_messages(self, chat_id: Any, items: list[dict[str, Any]], user_id: Any,
+                      single: bool) -> list[MMsg]:
+        check_id("chat_id", chat_id)
+        check_id("user_id", user_id, optional=True)
+        if not items:
+            raise Expected("messages")
+        rows = []
+        for i, item in enumerate(items):
+            prefix = "" if single else f"messages[{i}]."
+            if item["role"] not in ("user", "assistant", "system"):
+                raise Expected(prefix + "role")
+            text = check_content(prefix + "content", item["content"])
+            ts = item.get("timestamp")
+            ts = self.now if ts is None else check_instant(prefix + "timestamp", ts)
+            rows.append((item["role"], text, ts))
+        out = []
+        for role, text, ts in rows:
+            out.append(MMsg(self.next_id, chat_id, user_id, role, text, ts))
+            self.next_id += 1
+        self.messages.extend(out)
+        newest = max(m.timestamp for m in out)
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            self.chats[chat_id] = MChat(chat_id, user_id, None,
+                                        min(m.timestamp for m in out), newest, len(out))
+        else:
+            chat.message_count += len(out)
+            chat.updated_at = max(chat.updated_at, newest)
+        return out
+
+    def get_messages(self, chat_id: Any, user_id: Any, limit: Any) -> list[MMsg]:
+        check_id("chat_id", chat_id)
+        check_id("user_id", user_id, optional=True)
+        limit = check_limit(limit)
+        rows = [m for m in self.messages if m.chat_id == chat_id
+                and (user_id is None or m.user_id is None or m.user_id == user_id)]
+        rows.sort(key=lambda m: (m.timestamp, m.id))
+        return rows[-limit:]
+
+    # chats
+    def save_chat(self, chat_id: Any, user_id: Any, title: Any, created_at: Any,
+                  updated_at: Any, message_count: Any) -> None:
+        check_id("chat_id", chat_id)
+        check_id("user_id", user_id, optional=True)
+        if title is not None and _bad_text(title, 500):
+            raise Expected("title")
+        if message_count is not None and (type(message_count) is not int
+                                          or not 0 <= message_count <= 2**31 - 1):
+            raise Expected("message_count")
+        created = self.now if created_at is None else check_instant("created_at", created_at)
+        updated = self.now if updated_at is None else check_instant("updated_at", updated_at)
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            self.chats[chat_id] = MChat(chat_id, user_id, title, created, updated,
+                                        message_count or 0)
+            return
+        if user_id is not None:
+            chat.user_id = user_id
+        if title is not None:
+            chat.title = title
+        if message_count is not None:
+            chat.message_count = message_count
+        chat.updated_at = updated
+
+    def get_chat(self, chat_id: Any) -> MChat | None:
+        check_id("chat_id", chat_id)
+        return self.chats.get(chat_id)
+
+    def get_chats(self, user_id: Any, search: Any, limit: Any) -> list[MChat]:
+        check_id("user_id", user_id, optional=True)
+        limit = check_limit(limit)
+        if search is not None and _bad_text(search, 500):
+            raise Expected("search")
+        rows = [c for c in self.chats.values() if user_id is None or c.user_id == user_id]
+        if search:
+            rows = [c for c in rows if c.title is not None
+                    and search.casefold() in c.title.casefold()]
+        rows.sort(key=lambda c: (-c.updated_at.timestamp(), c.chat_id))
+        return rows[:limit]
+
+    def update_chat_title(self, chat_id: Any, title: Any) -> None:
+        check_id("chat_id", chat_id)
+        if _bad_text(title, 500):
+            raise Expected("title")
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            self.chats[chat_id] = MChat(chat_id, None, title, self.now, self.now, 0)
+        else:
+            chat.title = title
+            chat.updated_at = self.now
+
+    def delete_chat(self, chat_id: Any) -> bool:
+        check_id("chat_id", chat_id)
+        had_messages = any(m.chat_id == chat_id for m in self.messages)
+        self.messages = [m for m in self.messages if m.chat_id != chat_id]
+        self.wm.pop(f"chat:{chat_id}", None)
+        return self.chats.pop(chat_id, None) is not None or had_messages
+
+    def delete_user(self, user_id: Any) -> None:
+        check_id("user_id", user_id)
+        own = {c.chat_id for c in self.chats.values() if c.user_id == user_id}
+        for m in self.messages:
+            if m.user_id == user_id and m.chat_id not in own and m.chat_id in self.chats:
+                self.chats[m.chat_id].message_count -= 1
+        self.messages = [m for m in self.messages
+                         if m.chat_id not in own and m.user_id != user_id]
+        self.wm = {k: v for k, v in self.wm.items()
+                   if v[2] != user_id and k not in {f"chat:{c}" for c in own}}
+        for c in own:
+            del self.chats[c]

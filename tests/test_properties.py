@@ -1,0 +1,240 @@
+"""Hypothesis stateful test: every backend against the reference model in tests/model.py.
+
+Random sequences of every public operation, valid and invalid, with colliding ids
+(including case and Unicode variants), equal timestamps and arbitrary Unicode, run on the
+backend and on the model; every result and every error must be the same.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+
+import memstore
+from tests.backends import Backend
+from tests.model import HIGH, LOW, Expected, Model
+
+# Examples per backend and run; CI runs each backend with at least this many.
+EXAMPLES = {"memory": 200, "sqlite": 200, "postgres": 100, "mysql": 100, "turso": 100}
+EXAMPLES_SCALE = float(os.environ.get("MEMSTORE_HYPOTHESIS_SCALE", "1"))
+
+UTC = timezone.utc
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+# Few ids, so operations collide on the same rows; with case, space, normalisation and
+# length variants that a careless collation or column type would merge or truncate.
+chat_ids = st.sampled_from(["c1"] * 4 + ["c2"] * 2 + ["C1", "c1 ", "é", "é", "𝄞", "a%", "a_",
+                                                    "x" * 255])
+bad_ids = st.sampled_from(["", "x" * 256, "a\x00", "\ud800", 5])
+user_ids = st.sampled_from([None, None, "u1", "u1", "u2", "U1", "ü"])
+unicode_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=40)
+contents = st.one_of(
+    unicode_text,
+    st.sampled_from(["", "42", "true", "null", "'; DROP TABLE chat_sessions; --", "%_\\",
+                     "\u202eRTL", "e\u0301", "👩‍👩‍👧"]),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+bad_contents = st.sampled_from(["\x00", "a\udfff", 3, None])
+titles = st.one_of(unicode_text, st.sampled_from(["Trip", "TRIP to Rome", "100%", "a_b",
+                                                   "Straße", "ÉCOLE", "école"]))
+searches = st.one_of(st.none(), st.sampled_from(["", "trip", "ROME", "%", "_", "ss", "É",
+                                                  "ß", "o"]), unicode_text)
+roles = st.sampled_from(["user", "assistant", "system", "user", "bot"])
+limits = st.sampled_from([1, 2, 3, 5, 100, 100, 100, 10_000, 0, -1, 10_001, True])
+# A few fixed instants, so equal timestamps are common, plus invalid ones.
+instants = st.one_of(
+    st.none(),
+    st.integers(0, 5).map(lambda s: T0 + timedelta(seconds=s)),
+    st.integers(0, 5).map(lambda s: T0 + timedelta(seconds=s)),
+    st.sampled_from([LOW, HIGH, T0 + timedelta(milliseconds=1)]),
+    st.sampled_from([datetime(2024, 1, 1), LOW - timedelta(milliseconds=1),
+                     HIGH + timedelta(milliseconds=1), T0 + timedelta(microseconds=5)]),
+)
+
+
+def sometimes_bad(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> Any:
+    """Mostly valid values, an invalid one about one time in eight."""
+    return st.integers(0, 7).flatmap(lambda n: bad if n == 0 else good)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def as_tuple(obj: Any, idmap: dict[int, int]) -> Any:
+    """Models and memstore values in one comparable shape; message ids through ``idmap``."""
+    if obj is None:
+        return None
+    if isinstance(obj, list):
+        return [as_tuple(o, idmap) for o in obj]
+    if isinstance(obj, tuple):  # model working memory
+        return obj
+    if isinstance(obj, memstore.WorkingMemory):
+        return (obj.scope, obj.chat_id, obj.user_id, obj.content, obj.updated_at)
+    if isinstance(obj, memstore.Message):
+        return (idmap.get(obj.id, -obj.id), obj.chat_id, obj.user_id, obj.role, obj.content,
+                obj.timestamp)
+    if isinstance(obj, memstore.Chat):
+        return (obj.chat_id, obj.user_id, obj.title, obj.created_at, obj.updated_at,
+                obj.message_count)
+    if hasattr(obj, "timestamp") and hasattr(obj, "role"):  # model message
+        return (obj.id, obj.chat_id, obj.user_id, obj.role, obj.content, obj.timestamp)
+    if hasattr(obj, "message_count"):  # model chat
+        return (obj.chat_id, obj.user_id, obj.title, obj.created_at, obj.updated_at,
+                obj.message_count)
+    return obj
+
+
+class MemstoreMachine(RuleBasedStateMachine):
+    backend: Backend
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = Clock()
+        self.model = Model(now=T0)
+        self.mem = self.backend.open(self.clock)
+        self.idmap: dict[int, int] = {}  # backend message id -> model message id
+
+    def teardown(self) -> None:
+        try:
+            self.check_everything()
+        finally:
+            self.mem.close()
+
+    @rule()
+    def check_everything(self) -> None:
+        """Compare the whole state, so a difference shows even if no random read hit it."""
+        chats = self.mem.get_chats(limit=10_000)
+        assert as_tuple(chats, self.idmap) == as_tuple(
+            self.model.get_chats(None, None, 10_000), self.idmap)
+        chat_ids = {c.chat_id for c in chats} | {m.chat_id for m in self.model.messages}
+        for chat_id in sorted(chat_ids):
+            for user_id in (None, "u1"):
+                assert as_tuple(self.mem.get_messages(chat_id, user_id=user_id, limit=10_000),
+                                self.idmap) == as_tuple(
+                    self.model.get_messages(chat_id, user_id, 10_000), self.idmap)
+        for key, row in self.model.wm.items():
+            scope, _, rest = key.partition(":")
+            kwargs = {"chat_id": rest} if scope == "chat" else {"user_id": rest}
+            assert as_tuple(self.mem.get_working_memory(scope=scope, **kwargs), {}) == row
+
+    def both(self, model_call: Any, mem_call: Any) -> tuple[Any, Any]:
+        try:
+            expected = model_call()
+        except Expected as exc:
+            with pytest.raises(memstore.ValidationError) as info:
+                mem_call()
+            assert info.value.field == exc.field
+            return None, None
+        return expected, mem_call()
+
+    def same(self, model_call: Any, mem_call: Any) -> None:
+        expected, got = self.both(model_call, mem_call)
+        assert as_tuple(got, self.idmap) == as_tuple(expected, self.idmap)
+
+    @rule(ms=st.sampled_from([0, 0, 1, 1000, 60_000]))
+    def tick(self, ms: int) -> None:
+        self.clock.now += timedelta(milliseconds=ms)
+        self.model.now = self.clock.now
+
+    @rule(scope=st.sampled_from(["chat", "user", "team"]), chat_id=st.one_of(st.none(), chat_ids),
+          user_id=user_ids, content=sometimes_bad(contents, bad_contents))
+    def update_working_memory(self, scope: str, chat_id: Any, user_id: Any, content: Any) -> None:
+        self.same(lambda: self.model.update_working_memory(scope, chat_id, user_id, content),
+                  lambda: self.mem.update_working_memory(
+                      scope=scope, chat_id=chat_id, user_id=user_id, content=content))
+
+    @rule(scope=st.sampled_from(["chat", "user"]), chat_id=st.one_of(st.none(), chat_ids),
+          user_id=user_ids)
+    def get_working_memory(self, scope: str, chat_id: Any, user_id: Any) -> None:
+        self.same(lambda: self.model.get_working_memory(scope, chat_id, user_id),
+                  lambda: self.mem.get_working_memory(scope=scope, chat_id=chat_id,
+                                                      user_id=user_id))
+
+    def _record(self, expected: Any, got: Any) -> None:
+        if expected is None:
+            return
+        for e, g in zip(expected, got, strict=True):
+            assert g.id not in self.idmap
+            self.idmap[g.id] = e.id
+        assert as_tuple(got, self.idmap) == as_tuple(expected, self.idmap)
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids, role=roles,
+          content=sometimes_bad(contents, bad_contents), timestamp=instants)
+    def save_message(self, chat_id: Any, user_id: Any, role: str, content: Any,
+                     timestamp: Any) -> None:
+        item = {"role": role, "content": content, "timestamp": timestamp}
+        expected, got = self.both(
+            lambda: self.model.save_messages(chat_id, [item], user_id, single=True),
+            lambda: [self.mem.save_message(chat_id, role, content, user_id=user_id,
+                                           timestamp=timestamp)])
+        self._record(expected, got)
+
+    @rule(chat_id=chat_ids, user_id=user_ids, items=st.lists(
+        st.fixed_dictionaries({"role": roles, "content": contents},
+                              optional={"timestamp": instants}), max_size=6))
+    def save_messages(self, chat_id: Any, user_id: Any, items: list[dict[str, Any]]) -> None:
+        expected, got = self.both(
+            lambda: self.model.save_messages(chat_id, items, user_id, single=False),
+            lambda: self.mem.save_messages(chat_id, items, user_id=user_id))
+        self._record(expected, got)
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids, limit=limits)
+    def get_messages(self, chat_id: Any, user_id: Any, limit: Any) -> None:
+        self.same(lambda: self.model.get_messages(chat_id, user_id, limit),
+                  lambda: self.mem.get_messages(chat_id, user_id=user_id, limit=limit))
+
+    @rule(chat_id=chat_ids, user_id=user_ids, title=st.one_of(st.none(), titles),
+          created_at=instants, updated_at=instants,
+          message_count=st.one_of(st.none(), st.integers(-1, 5)))
+    def save_chat(self, chat_id: Any, user_id: Any, title: Any, created_at: Any,
+                  updated_at: Any, message_count: Any) -> None:
+        self.same(lambda: self.model.save_chat(chat_id, user_id, title, created_at, updated_at,
+                                               message_count),
+                  lambda: self.mem.save_chat(chat_id, user_id=user_id, title=title,
+                                             created_at=created_at, updated_at=updated_at,
+                                             message_count=message_count))
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids))
+    def get_chat(self, chat_id: Any) -> None:
+        self.same(lambda: self.model.get_chat(chat_id), lambda: self.mem.get_chat(chat_id))
+
+    @rule(user_id=user_ids, search=searches, limit=limits)
+    def get_chats(self, user_id: Any, search: Any, limit: Any) -> None:
+        self.same(lambda: self.model.get_chats(user_id, search, limit),
+                  lambda: self.mem.get_chats(user_id=user_id, search=search, limit=limit))
+
+    @rule(chat_id=chat_ids, title=st.one_of(titles, st.sampled_from(["\x00", "t" * 501])))
+    def update_chat_title(self, chat_id: Any, title: Any) -> None:
+        self.same(lambda: self.model.update_chat_title(chat_id, title),
+                  lambda: self.mem.update_chat_title(chat_id, title))
+
+    @precondition(lambda self: len(self.model.chats) > 0)
+    @rule(chat_id=chat_ids)
+    def delete_chat(self, chat_id: Any) -> None:
+        self.same(lambda: self.model.delete_chat(chat_id), lambda: self.mem.delete_chat(chat_id))
+
+    @rule(user_id=st.sampled_from(["u1", "u2", "U1", "ü"]))
+    def delete_user(self, user_id: Any) -> None:
+        self.same(lambda: self.model.delete_user(user_id), lambda: self.mem.delete_user(user_id))
+
+
+def test_backend_matches_reference_model(backend: Backend) -> None:
+    machine = type(f"Machine_{backend.name}", (MemstoreMachine,), {"backend": backend})
+    examples = max(1, int(EXAMPLES.get(backend.name, 100) * EXAMPLES_SCALE))
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=examples, stateful_step_count=25, deadline=None,
+        suppress_health_check=list(HealthCheck)))
