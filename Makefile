@@ -30,8 +30,10 @@ services:
 services-stop:
 	bash .ci/services.sh stop $(SERVICES_DIR)
 
+# ROWS=1000000 for the full run.
+ROWS ?= 200000
 bench:
-	@echo "make bench: the benchmark is not built yet (issue: make bench)"; exit 1
+	$(PY) -m bench --rows $(ROWS)
 
 clean:
 	rm -rf .venv build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

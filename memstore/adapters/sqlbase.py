@@ -55,11 +55,11 @@ class SqlAdapter(Adapter):
         with self.reading() as cur:
             return list(self.run(cur, name, params).fetchall())
 
-    def message_from_row(self, row: Row) -> Message:
-        return Message(
-            id=int(row[0]), chat_id=row[1], user_id=row[2], role=row[3],
-            content=row[4], timestamp=self.decode_time(row[5]),
-        )
+    def messages_from_rows(self, rows: Sequence[Row]) -> list[Message]:
+        """Rows (id, chat_id, user_id, role, content, timestamp), newest first, as Messages
+        oldest first. The hot path of every read: kept to one comprehension."""
+        decode = self.decode_time
+        return [Message(i, c, u, r, t, decode(ts)) for i, c, u, r, t, ts in reversed(rows)]
 
     def chat_from_row(self, row: Row) -> Chat:
         return Chat(
@@ -123,7 +123,7 @@ class SqlAdapter(Adapter):
         else:
             rows = self.fetch("last_messages_of_user",
                               {"chat_id": chat_id, "user_id": user_id, "limit": limit})
-        return [self.message_from_row(r) for r in reversed(rows)]
+        return self.messages_from_rows(rows)
 
     # -- chats ---------------------------------------------------------------------
 

@@ -29,12 +29,17 @@ def encode_seconds(value: datetime) -> int | float:
 
 
 def decode_seconds(value: Any, dialect: str = "sqlite") -> datetime:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BackendError(
-            f"expected Unix seconds in a time column, found {type(value).__name__} {value!r}",
-            dialect=dialect,
-        )
-    return EPOCH + round(value * 1000) * _MS
+    # Exact type checks: this runs once per row read, and bool must not pass as int.
+    kind = type(value)
+    if kind is int:
+        return datetime.fromtimestamp(value, timezone.utc)
+    if kind is float:
+        # REAL seconds are read to the millisecond, as the TS package reads them.
+        return datetime.fromtimestamp(round(value * 1000) / 1000, timezone.utc)
+    raise BackendError(
+        f"expected Unix seconds in a time column, found {kind.__name__} {value!r}",
+        dialect=dialect,
+    )
 
 
 _NO_TABLE = re.compile(r"no such table: (?:\w+\.)?(\w+)")
