@@ -14,7 +14,6 @@ backend accepts is accepted by all of them and comes back byte-identical:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -33,17 +32,19 @@ MAX_BATCH = 10_000
 MIN_INSTANT = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
 MAX_INSTANT = datetime(2038, 1, 19, 3, 14, 7, 999000, tzinfo=timezone.utc)
 
-# NUL, and UTF-16 surrogates that Python lets a str hold but UTF-8 cannot encode.
-_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
-
 
 def text(field: str, value: object, *, max_chars: int | None = None) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a str; got {type(value).__name__}")
-    bad = _FORBIDDEN.search(value)
-    if bad is not None:
-        what = "NUL character" if bad.group() == "\x00" else "lone surrogate"
-        raise ValidationError(field, f"contains a {what} at index {bad.start()}")
+    # str methods in C instead of a regex: this runs over every byte of every message.
+    if "\x00" in value:
+        raise ValidationError(field, f"contains a NUL character at index {value.index(chr(0))}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                field, f"contains a lone surrogate at index {exc.start}") from None
     if max_chars is not None and len(value) > max_chars:
         raise ValidationError(field, f"is {len(value)} characters; the maximum is {max_chars}")
     return value
