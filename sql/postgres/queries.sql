@@ -1,0 +1,189 @@
+-- memstore statements for PostgreSQL (psycopg 3). Parameters are %(named)s and bound by
+-- the driver. Instants are bound as naive UTC datetimes (type timestamp), so the session's
+-- TimeZone never shifts them; no statement calls now() or CURRENT_TIMESTAMP.
+-- Chat ids are ordered with COLLATE "C" (code point order for UTF-8) whatever collation
+-- the database or column has; equality is exact under any deterministic collation.
+--
+-- Every public call is one statement. Where the other dialects need a sequence of
+-- statements, the PostgreSQL adapter runs one statement that does the whole operation
+-- with data-modifying CTEs: save_messages runs insert_message (which also does
+-- touch_chat_for_messages), delete_chat runs delete_chat_row (which also does
+-- delete_chat_messages and delete_working_memory), delete_user runs delete_user_chats
+-- (which also does steps 1-3). The single-step statements stay defined, under the names
+-- every dialect shares (tests/test_sqlfiles.py), for reading and running by hand; the
+-- adapter does not run them.
+
+-- name: upsert_working_memory
+-- One atomic statement. Like the TS package, an update changes only content and
+-- updated_at: a user-scope row keeps the chat_id of the chat that created it.
+INSERT INTO working_memory (id, scope, chat_id, user_id, content, updated_at)
+VALUES (%(id)s, %(scope)s, %(chat_id)s, %(user_id)s, %(content)s, %(updated_at)s)
+ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at;
+
+-- name: get_working_memory
+SELECT scope, chat_id, user_id, content, updated_at FROM working_memory WHERE id = %(id)s;
+
+-- name: insert_message
+-- save_messages in one statement: the batch arrives as three arrays, numbered by
+-- WITH ORDINALITY; the INSERT reads them in that order, so the serial ids are drawn from
+-- the sequence in input order and the ids sorted ascending are in input order. The chat
+-- row is kept true in the same statement (touch_chat_for_messages, below).
+-- The arrays are bound in binary (the b placeholders): psycopg's text format quotes
+-- every element in Python, which takes ~10x longer for a large batch.
+WITH batch AS (
+  SELECT b.role, b.content, b.ts, b.ord
+  FROM unnest(%(roles)b::text[], %(contents)b::text[], %(timestamps)b::timestamp[])
+       WITH ORDINALITY AS b (role, content, ts, ord)
+), inserted AS (
+  INSERT INTO conversation_messages (chat_id, user_id, role, content, timestamp)
+  SELECT %(chat_id)s::text, %(user_id)s::text, role, content, ts FROM batch ORDER BY ord
+  RETURNING id
+), touched AS (
+  INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
+  VALUES (%(chat_id)s::text, %(user_id)s::text, NULL, %(created_at)s, %(updated_at)s,
+          %(message_count)s::integer)
+  ON CONFLICT (chat_id) DO UPDATE SET
+    message_count = chat_sessions.message_count + excluded.message_count,
+    updated_at = GREATEST(chat_sessions.updated_at, excluded.updated_at)
+)
+SELECT id FROM inserted ORDER BY id;
+
+-- name: touch_chat_for_messages
+-- Keeps the chat row true after saving `message_count` messages: creates it if absent
+-- (created_at = the oldest message), adds to message_count and never moves updated_at
+-- backwards. (The adapter runs this inside insert_message.)
+INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
+VALUES (%(chat_id)s, %(user_id)s, NULL, %(created_at)s, %(updated_at)s,
+        %(message_count)s::integer)
+ON CONFLICT (chat_id) DO UPDATE SET
+  message_count = chat_sessions.message_count + excluded.message_count,
+  updated_at = GREATEST(chat_sessions.updated_at, excluded.updated_at);
+
+-- name: last_messages
+-- The newest `limit` messages of a chat, newest first; the adapter reverses them.
+-- A backward range scan of idx_messages_chat_order, no sort.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: last_messages_of_user
+-- As last_messages, keeping the user's own messages and those saved without a user.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND (user_id = %(user_id)s OR user_id IS NULL)
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: upsert_chat
+-- save_chat: a NULL parameter keeps the stored value; created_at is set only on insert.
+INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
+VALUES (%(chat_id)s, %(user_id)s, %(title)s, %(created_at)s, %(updated_at)s,
+        COALESCE(%(message_count)s::integer, 0))
+ON CONFLICT (chat_id) DO UPDATE SET
+  user_id = COALESCE(excluded.user_id, chat_sessions.user_id),
+  title = COALESCE(excluded.title, chat_sessions.title),
+  updated_at = excluded.updated_at,
+  message_count = COALESCE(%(message_count)s::integer, chat_sessions.message_count);
+
+-- name: rename_chat
+-- update_chat_title: creates the chat (no user, no messages) when it does not exist.
+INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
+VALUES (%(chat_id)s, NULL, %(title)s, %(now)s, %(now)s, 0)
+ON CONFLICT (chat_id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at;
+
+-- name: get_chat
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions WHERE chat_id = %(chat_id)s;
+
+-- name: list_chats
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+ORDER BY updated_at DESC, chat_id COLLATE "C" ASC
+LIMIT %(limit)s;
+
+-- name: list_chats_of_user
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE user_id = %(user_id)s
+ORDER BY updated_at DESC, chat_id COLLATE "C" ASC
+LIMIT %(limit)s;
+
+-- name: scan_chats
+-- Every chat, in list order, for a title search done in Python (identical on all backends).
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE title IS NOT NULL
+ORDER BY updated_at DESC, chat_id COLLATE "C" ASC;
+
+-- name: scan_chats_of_user
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE user_id = %(user_id)s AND title IS NOT NULL
+ORDER BY updated_at DESC, chat_id COLLATE "C" ASC;
+
+-- name: delete_chat_messages
+DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s;
+
+-- name: delete_chat_row
+-- delete_chat in one statement: the chat's messages, its row and its chat-scope working
+-- memory (id = 'chat:<chat_id>'). True if the chat or any of its messages existed.
+-- Data-modifying CTEs always run to completion, read or not.
+WITH messages AS (
+  DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s RETURNING 1
+), chat AS (
+  DELETE FROM chat_sessions WHERE chat_id = %(chat_id)s RETURNING 1
+), memory AS (
+  DELETE FROM working_memory WHERE id = %(id)s
+)
+SELECT EXISTS (SELECT FROM messages) OR EXISTS (SELECT FROM chat);
+
+-- name: delete_working_memory
+DELETE FROM working_memory WHERE id = %(id)s;
+
+-- name: uncount_user_messages_elsewhere
+-- delete_user, step 1: other users' chats lose the count of this user's messages in them.
+UPDATE chat_sessions
+SET message_count = message_count - (
+  SELECT COUNT(*) FROM conversation_messages m
+  WHERE m.chat_id = chat_sessions.chat_id AND m.user_id = %(user_id)s)
+WHERE (user_id IS NULL OR user_id <> %(user_id)s)
+  AND chat_id IN (SELECT chat_id FROM conversation_messages WHERE user_id = %(user_id)s);
+
+-- name: delete_user_messages
+-- delete_user, step 2: messages in the user's chats and the user's messages anywhere.
+DELETE FROM conversation_messages
+WHERE user_id = %(user_id)s
+   OR chat_id IN (SELECT chat_id FROM chat_sessions WHERE user_id = %(user_id)s);
+
+-- name: delete_user_working_memory
+-- delete_user, step 3: the user's working memory and that of the user's chats.
+DELETE FROM working_memory
+WHERE user_id = %(user_id)s
+   OR id IN (SELECT 'chat:' || chat_id FROM chat_sessions WHERE user_id = %(user_id)s);
+
+-- name: delete_user_chats
+-- delete_user in one statement: steps 1-3 above and the user's chat rows. Every part
+-- sees the rows as they were before the statement, which is what the step-by-step
+-- sequence sees too: step 1 changes only counts of chats the user does not own, steps
+-- 2-3 look up the user's chats before the last part deletes them, and the UPDATE and the
+-- DELETE of chat_sessions touch disjoint rows (not owned / owned).
+WITH own AS (
+  SELECT chat_id FROM chat_sessions WHERE user_id = %(user_id)s
+), uncounted AS (
+  UPDATE chat_sessions c SET message_count = c.message_count - n.messages
+  FROM (SELECT chat_id, COUNT(*) AS messages FROM conversation_messages
+        WHERE user_id = %(user_id)s GROUP BY chat_id) n
+  WHERE c.chat_id = n.chat_id AND c.user_id IS DISTINCT FROM %(user_id)s
+), messages AS (
+  DELETE FROM conversation_messages
+  WHERE user_id = %(user_id)s OR chat_id IN (SELECT chat_id FROM own)
+), memory AS (
+  DELETE FROM working_memory
+  WHERE user_id = %(user_id)s OR id IN (SELECT 'chat:' || chat_id FROM own)
+)
+DELETE FROM chat_sessions WHERE user_id = %(user_id)s;
+
+-- name: ping
+SELECT 1;

@@ -1,0 +1,55 @@
+-- memstore schema for PostgreSQL.
+-- Tables, columns and index names are those of @ai-sdk-tools/memory 1.2.0
+-- (SQL_SCHEMAS.postgresql), so a TypeScript app and memstore can share the database.
+-- Instants are TIMESTAMP (without time zone) holding UTC wall-clock time: what the TS
+-- package writes (toISOString()) and reads (text + '+0000'). memstore always passes the
+-- values itself; the defaults are only for rows inserted by hand, and unlike the TS
+-- package's DEFAULT NOW() they are UTC whatever the session's TimeZone is.
+-- Safe to run more than once.
+-- Run by hand with:  psql "$URL" -f schema.sql   (or `memstore init postgresql://...`)
+
+-- name: create_working_memory
+CREATE TABLE IF NOT EXISTS working_memory (
+  id TEXT PRIMARY KEY,
+  scope TEXT NOT NULL,
+  chat_id TEXT,
+  user_id TEXT,
+  content TEXT NOT NULL,
+  updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+);
+
+-- name: create_working_memory_scope_index
+CREATE INDEX IF NOT EXISTS idx_working_memory_scope ON working_memory (scope, chat_id, user_id);
+
+-- name: create_messages
+CREATE TABLE IF NOT EXISTS conversation_messages (
+  id SERIAL PRIMARY KEY,
+  chat_id TEXT NOT NULL,
+  user_id TEXT,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  timestamp TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+);
+
+-- name: create_messages_chat_index
+CREATE INDEX IF NOT EXISTS idx_messages_chat ON conversation_messages (chat_id, timestamp DESC);
+
+-- name: create_messages_order_index
+-- memstore's own: (chat_id, timestamp, id) read backwards is exactly "newest first, id as
+-- tiebreak", so the last N of a chat is an index range scan with no sort step.
+-- On a large table the TS package created, this build blocks writes to the table while it
+-- runs; to avoid that, create it beforehand with CREATE INDEX CONCURRENTLY (same name).
+CREATE INDEX IF NOT EXISTS idx_messages_chat_order ON conversation_messages (chat_id, timestamp, id);
+
+-- name: create_chats
+CREATE TABLE IF NOT EXISTS chat_sessions (
+  chat_id TEXT PRIMARY KEY,
+  user_id TEXT,
+  title TEXT,
+  created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+  updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+  message_count INTEGER NOT NULL DEFAULT 0
+);
+
+-- name: create_chats_user_index
+CREATE INDEX IF NOT EXISTS idx_chats_user ON chat_sessions (user_id, updated_at DESC);
