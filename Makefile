@@ -2,7 +2,8 @@
 PY ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 SERVICES_DIR ?= /tmp/memstore-services
 # Server URLs from `make services`, when it has been run (CI exports them itself).
-WITH_SERVICES = if [ -z "$$MEMSTORE_TEST_POSTGRES_URL" ] && [ -f $(SERVICES_DIR)/env ]; then . $(SERVICES_DIR)/env; fi;
+WITH_SERVICES = if [ -z "$$MEMSTORE_TEST_POSTGRES_URL" ] && [ -f $(SERVICES_DIR)/env ]; then . $(SERVICES_DIR)/env; fi; \
+	if [ -z "$$MEMSTORE_TEST_TURSO_URL" ] && [ -f $(SERVICES_DIR)-turso/env ]; then . $(SERVICES_DIR)-turso/env; fi;
 
 .PHONY: install test check lint types services services-stop bench clean
 
@@ -24,11 +25,13 @@ check: lint types test
 
 services:
 	@bash .ci/services.sh start $(SERVICES_DIR) >/dev/null
-	@echo "test servers running; their URLs (also in $(SERVICES_DIR)/env):"
-	@cat $(SERVICES_DIR)/env | grep URL
+	@bash .ci/turso-server.sh start $(SERVICES_DIR)-turso >/dev/null
+	@echo "test servers running; their URLs (also in $(SERVICES_DIR)/env and $(SERVICES_DIR)-turso/env):"
+	@grep URL $(SERVICES_DIR)/env $(SERVICES_DIR)-turso/env
 
 services-stop:
 	bash .ci/services.sh stop $(SERVICES_DIR)
+	bash .ci/turso-server.sh stop $(SERVICES_DIR)-turso
 
 # ROWS=1000000 for the full run.
 ROWS ?= 200000

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sqlite3
+import sys
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -105,6 +106,9 @@ def _from_connection(conn: Any, tables: dict[str, str]) -> Adapter:
     if isinstance(conn, sqlite3.Connection):
         return SqliteAdapter(conn, tables=tables)
     package = type(conn).__module__.split(".", 1)[0]
+    libsql = sys.modules.get("libsql")
+    if package == "builtins" and libsql is not None and isinstance(conn, libsql.Connection):
+        package = "libsql"  # the libsql driver's compiled classes report module "builtins"
     if package in CONNECTION_PACKAGES:
         module = CONNECTION_PACKAGES[package]
         return _adapter_module(module, module).from_connection(conn, tables)  # type: ignore[no-any-return]

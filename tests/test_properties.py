@@ -21,7 +21,8 @@ from tests.backends import Backend
 from tests.model import HIGH, LOW, Expected, Model
 
 # Examples per backend and run; CI runs each backend with at least this many.
-EXAMPLES = {"memory": 200, "sqlite": 200, "postgres": 100, "mysql": 100, "turso": 100}
+EXAMPLES = {"memory": 200, "sqlite": 200, "postgres": 100, "mysql": 100, "turso": 100,
+            "libsql": 100}
 EXAMPLES_SCALE = float(os.environ.get("MEMSTORE_HYPOTHESIS_SCALE", "1"))
 
 UTC = timezone.utc

@@ -23,10 +23,14 @@ Cursor = Any  # a DB-API cursor of the dialect's driver
 
 
 class SqlAdapter(Adapter):
+    # The sql/<folder> of the statements when it is not ``dialect`` (libSQL speaks SQLite).
+    sql_dialect: str = ""
+
     def __init__(self, tables: Mapping[str, str]) -> None:
         self.tables = dict(tables)
-        self.schema = sqlfiles.load(self.dialect, self.tables, file="schema")
-        self.sql = sqlfiles.load(self.dialect, self.tables, file="queries")
+        folder = self.sql_dialect or self.dialect
+        self.schema = sqlfiles.load(folder, self.tables, file="schema")
+        self.sql = sqlfiles.load(folder, self.tables, file="queries")
 
     # -- what a dialect provides ---------------------------------------------------
 

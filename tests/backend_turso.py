@@ -1,0 +1,25 @@
+"""Turso through libsql-client on a ``file:`` URL: the client's own local executor (its
+real batch/execute code, no network), a fresh database file per open. The network paths
+(http/ws against a real sqld) are in tests/test_turso.py."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+
+import memstore
+from memstore.store import Clock
+from tests.backends import Backend
+
+_scratch = Path(tempfile.mkdtemp(prefix="memstore-turso-"))
+_counter = itertools.count()
+
+
+def _open(clock: Clock | None) -> memstore.Memory:
+    mem = memstore.connect(f"file:{_scratch}/t{next(_counter)}.db", clock=clock)
+    mem.init_schema()
+    return mem
+
+
+BACKEND = Backend("turso", _open)
