@@ -186,3 +186,17 @@ def test_default_url_and_memstore_url(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("MEMSTORE_URL", "memory://")
     with memstore.connect() as mem:
         assert mem.dialect == "memory"
+
+
+def test_real_seconds_survive_the_ts_packages_truncating_read() -> None:
+    # The TS package reads `new Date(v * 1000)` (truncating). For 2004-01-10T13:37:04.001Z,
+    # ms / 1000 * 1000 is 1073741824000.9999 in doubles: it would be read 1 ms early.
+    import math
+
+    from memstore.adapters.sqlite import EPOCH, decode_seconds, encode_seconds
+
+    t = datetime(2004, 1, 10, 13, 37, 4, 1000, tzinfo=timezone.utc)
+    v = encode_seconds(t)
+    ms = (t - EPOCH).days * 86_400_000 + (t - EPOCH).seconds * 1000 + 1
+    assert math.floor(v * 1000) == ms
+    assert decode_seconds(v) == t

@@ -7,6 +7,7 @@ millisecond, so both sides read each other's rows.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
@@ -25,7 +26,15 @@ SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 def encode_seconds(value: datetime) -> int | float:
     ms = (value - EPOCH) // _MS
-    return ms // 1000 if ms % 1000 == 0 else ms / 1000
+    if ms % 1000 == 0:
+        return ms // 1000
+    # The TS package reads `new Date(v * 1000)`, which truncates, and in doubles
+    # `ms / 1000 * 1000` can land just below ms (1073741824.001 s is read as .000): step to
+    # the next double up until it does not. decode_seconds rounds, so it reads both exactly.
+    seconds = ms / 1000
+    while seconds * 1000 < ms:
+        seconds = math.nextafter(seconds, math.inf)
+    return seconds
 
 
 def decode_seconds(value: Any, dialect: str = "sqlite") -> datetime:
