@@ -264,7 +264,7 @@ class PostgresAdapter(SqlAdapter):
         params["roles"] = [m.role for m in messages]
         params["contents"] = [m.content for m in messages]
         params["timestamps"] = [self.encode_time(m.timestamp) for m in messages]
-        ids = [int(r[0]) for r in self._one("insert_message", params)]
+        ids = [int(r[0]) for r in self._one("save_messages", params)]
         if len(ids) != len(messages):
             raise BackendError(f"inserted {len(ids)} of {len(messages)} messages",
                                dialect=DIALECT)
@@ -284,11 +284,11 @@ class PostgresAdapter(SqlAdapter):
                   {"chat_id": chat_id, "title": title, "now": self.encode_time(now)})
 
     def delete_chat(self, chat_id: str) -> bool:
-        rows = self._one("delete_chat_row", {"chat_id": chat_id, "id": f"chat:{chat_id}"})
+        rows = self._one("delete_chat", {"chat_id": chat_id, "id": f"chat:{chat_id}"})
         return bool(rows[0][0])
 
     def delete_user(self, user_id: str) -> None:
-        self._one("delete_user_chats", {"user_id": user_id})
+        self._one("delete_user", {"user_id": user_id})
 
     # -- checks -------------------------------------------------------------------
 

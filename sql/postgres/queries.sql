@@ -4,14 +4,11 @@
 -- Chat ids are ordered with COLLATE "C" (code point order for UTF-8) whatever collation
 -- the database or column has; equality is exact under any deterministic collation.
 --
--- Every public call is one statement. Where the other dialects need a sequence of
--- statements, the PostgreSQL adapter runs one statement that does the whole operation
--- with data-modifying CTEs: save_messages runs insert_message (which also does
--- touch_chat_for_messages), delete_chat runs delete_chat_row (which also does
--- delete_chat_messages and delete_working_memory), delete_user runs delete_user_chats
--- (which also does steps 1-3). The single-step statements stay defined, under the names
--- every dialect shares (tests/test_sqlfiles.py), for reading and running by hand; the
--- adapter does not run them.
+-- Every public call is one statement. Where SQLite runs a sequence of statements, this
+-- file has one statement named after the whole operation, built from data-modifying CTEs:
+-- save_messages (= insert_message + touch_chat_for_messages), delete_chat
+-- (= delete_chat_messages + delete_chat_row + delete_working_memory) and delete_user
+-- (= the four delete_user steps). tests/test_sqlfiles.py holds that correspondence.
 
 -- name: upsert_working_memory
 -- One atomic statement. Like the TS package, an update changes only content and
@@ -23,11 +20,11 @@ ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded
 -- name: get_working_memory
 SELECT scope, chat_id, user_id, content, updated_at FROM working_memory WHERE id = %(id)s;
 
--- name: insert_message
+-- name: save_messages
 -- save_messages in one statement: the batch arrives as three arrays, numbered by
 -- WITH ORDINALITY; the INSERT reads them in that order, so the serial ids are drawn from
 -- the sequence in input order and the ids sorted ascending are in input order. The chat
--- row is kept true in the same statement (touch_chat_for_messages, below).
+-- row is kept true in the same statement (as SQLite's touch_chat_for_messages does).
 -- The arrays are bound in binary (the b placeholders): psycopg's text format quotes
 -- every element in Python, which takes ~10x longer for a large batch.
 WITH batch AS (
@@ -47,17 +44,6 @@ WITH batch AS (
     updated_at = GREATEST(chat_sessions.updated_at, excluded.updated_at)
 )
 SELECT id FROM inserted ORDER BY id;
-
--- name: touch_chat_for_messages
--- Keeps the chat row true after saving `message_count` messages: creates it if absent
--- (created_at = the oldest message), adds to message_count and never moves updated_at
--- backwards. (The adapter runs this inside insert_message.)
-INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
-VALUES (%(chat_id)s, %(user_id)s, NULL, %(created_at)s, %(updated_at)s,
-        %(message_count)s::integer)
-ON CONFLICT (chat_id) DO UPDATE SET
-  message_count = chat_sessions.message_count + excluded.message_count,
-  updated_at = GREATEST(chat_sessions.updated_at, excluded.updated_at);
 
 -- name: last_messages
 -- The newest `limit` messages of a chat, newest first; the adapter reverses them.
@@ -123,10 +109,7 @@ FROM chat_sessions
 WHERE user_id = %(user_id)s AND title IS NOT NULL
 ORDER BY updated_at DESC, chat_id COLLATE "C" ASC;
 
--- name: delete_chat_messages
-DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s;
-
--- name: delete_chat_row
+-- name: delete_chat
 -- delete_chat in one statement: the chat's messages, its row and its chat-scope working
 -- memory (id = 'chat:<chat_id>'). True if the chat or any of its messages existed.
 -- Data-modifying CTEs always run to completion, read or not.
@@ -139,32 +122,9 @@ WITH messages AS (
 )
 SELECT EXISTS (SELECT FROM messages) OR EXISTS (SELECT FROM chat);
 
--- name: delete_working_memory
-DELETE FROM working_memory WHERE id = %(id)s;
-
--- name: uncount_user_messages_elsewhere
--- delete_user, step 1: other users' chats lose the count of this user's messages in them.
-UPDATE chat_sessions
-SET message_count = message_count - (
-  SELECT COUNT(*) FROM conversation_messages m
-  WHERE m.chat_id = chat_sessions.chat_id AND m.user_id = %(user_id)s)
-WHERE (user_id IS NULL OR user_id <> %(user_id)s)
-  AND chat_id IN (SELECT chat_id FROM conversation_messages WHERE user_id = %(user_id)s);
-
--- name: delete_user_messages
--- delete_user, step 2: messages in the user's chats and the user's messages anywhere.
-DELETE FROM conversation_messages
-WHERE user_id = %(user_id)s
-   OR chat_id IN (SELECT chat_id FROM chat_sessions WHERE user_id = %(user_id)s);
-
--- name: delete_user_working_memory
--- delete_user, step 3: the user's working memory and that of the user's chats.
-DELETE FROM working_memory
-WHERE user_id = %(user_id)s
-   OR id IN (SELECT 'chat:' || chat_id FROM chat_sessions WHERE user_id = %(user_id)s);
-
--- name: delete_user_chats
--- delete_user in one statement: steps 1-3 above and the user's chat rows. Every part
+-- name: delete_user
+-- delete_user in one statement: the four steps of sql/sqlite (uncount the user's messages
+-- in others' chats, delete the messages, the working memory, the chat rows). Every part
 -- sees the rows as they were before the statement, which is what the step-by-step
 -- sequence sees too: step 1 changes only counts of chats the user does not own, steps
 -- 2-3 look up the user's chats before the last part deletes them, and the UPDATE and the
