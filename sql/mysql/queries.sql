@@ -1,0 +1,135 @@
+-- memstore statements for MySQL and MariaDB. Parameters are %(named)s and bound by the
+-- driver (PyMySQL). memstore's sessions run with time_zone '+00:00' and a strict
+-- sql_mode, so TIMESTAMP values are UTC and nothing is truncated silently.
+-- ON DUPLICATE KEY UPDATE uses VALUES(col), which works on MariaDB and on MySQL 8 (where
+-- it is deprecated since 8.0.20 in favour of a row alias that MariaDB does not have).
+-- Its assignments run left to right and each sees the columns already assigned, so no
+-- assignment below reads a column that an earlier one changed.
+
+-- name: upsert_working_memory
+-- One atomic statement. Like the TS package, an update changes only content and
+-- updated_at: a user-scope row keeps the chat_id of the chat that created it.
+INSERT INTO working_memory (id, scope, chat_id, user_id, content, updated_at)
+VALUES (%(id)s, %(scope)s, %(chat_id)s, %(user_id)s, %(content)s, %(updated_at)s)
+ON DUPLICATE KEY UPDATE content = VALUES(content), updated_at = VALUES(updated_at);
+
+-- name: get_working_memory
+SELECT scope, chat_id, user_id, content, updated_at FROM working_memory WHERE id = %(id)s;
+
+-- name: insert_message
+-- One row; the adapter repeats the VALUES tuple to insert a whole batch in one statement.
+INSERT INTO conversation_messages (chat_id, user_id, role, content, timestamp)
+VALUES (%(chat_id)s, %(user_id)s, %(role)s, %(content)s, %(timestamp)s);
+
+-- name: touch_chat_for_messages
+-- Keeps the chat row true after saving :message_count messages: creates it if absent,
+-- adds to message_count and never moves updated_at backwards.
+INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
+VALUES (%(chat_id)s, %(user_id)s, NULL, %(created_at)s, %(updated_at)s, %(message_count)s)
+ON DUPLICATE KEY UPDATE
+  message_count = message_count + VALUES(message_count),
+  updated_at = GREATEST(updated_at, VALUES(updated_at));
+
+-- name: last_messages
+-- The newest :limit messages of a chat, newest first (idx_messages_chat_order read
+-- backwards); the adapter reverses them.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: last_messages_of_user
+-- As last_messages, keeping the user's own messages and those saved without a user.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND (user_id = %(user_id)s OR user_id IS NULL)
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: upsert_chat
+-- save_chat: a NULL parameter keeps the stored value; created_at is set only on insert.
+INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
+VALUES (%(chat_id)s, %(user_id)s, %(title)s, %(created_at)s, %(updated_at)s,
+        COALESCE(%(message_count)s, 0))
+ON DUPLICATE KEY UPDATE
+  user_id = COALESCE(VALUES(user_id), user_id),
+  title = COALESCE(VALUES(title), title),
+  updated_at = VALUES(updated_at),
+  message_count = COALESCE(%(message_count)s, message_count);
+
+-- name: rename_chat
+-- update_chat_title: creates the chat (no user, no messages) when it does not exist.
+INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
+VALUES (%(chat_id)s, NULL, %(title)s, %(now)s, %(now)s, 0)
+ON DUPLICATE KEY UPDATE title = VALUES(title), updated_at = VALUES(updated_at);
+
+-- name: get_chat
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions WHERE chat_id = %(chat_id)s;
+
+-- name: list_chats
+-- chat_id's binary NO PAD collation orders ties by code point, as Python does.
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT %(limit)s;
+
+-- name: list_chats_of_user
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE user_id = %(user_id)s
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT %(limit)s;
+
+-- name: scan_chats
+-- Every chat with a title, in list order, for a title search done in Python (identical
+-- on all backends; the title column's collation plays no part).
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE title IS NOT NULL
+ORDER BY updated_at DESC, chat_id ASC;
+
+-- name: scan_chats_of_user
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE user_id = %(user_id)s AND title IS NOT NULL
+ORDER BY updated_at DESC, chat_id ASC;
+
+-- name: delete_chat_messages
+DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s;
+
+-- name: delete_chat_row
+DELETE FROM chat_sessions WHERE chat_id = %(chat_id)s;
+
+-- name: delete_working_memory
+DELETE FROM working_memory WHERE id = %(id)s;
+
+-- name: uncount_user_messages_elsewhere
+-- delete_user, step 1: other users' chats lose the count of this user's messages in
+-- them. updated_at = updated_at keeps the TS schema's ON UPDATE CURRENT_TIMESTAMP from
+-- moving it to now.
+UPDATE chat_sessions s
+JOIN (SELECT chat_id, COUNT(*) AS n FROM conversation_messages
+      WHERE user_id = %(user_id)s GROUP BY chat_id) m ON m.chat_id = s.chat_id
+SET s.message_count = s.message_count - m.n, s.updated_at = s.updated_at
+WHERE s.user_id IS NULL OR s.user_id <> %(user_id)s;
+
+-- name: delete_user_messages
+-- delete_user, step 2: messages in the user's chats and the user's messages anywhere.
+DELETE FROM conversation_messages
+WHERE user_id = %(user_id)s
+   OR chat_id IN (SELECT chat_id FROM chat_sessions WHERE user_id = %(user_id)s);
+
+-- name: delete_user_working_memory
+-- delete_user, step 3: the user's working memory and that of the user's chats.
+DELETE FROM working_memory
+WHERE user_id = %(user_id)s
+   OR id IN (SELECT CONCAT('chat:', chat_id) FROM chat_sessions WHERE user_id = %(user_id)s);
+
+-- name: delete_user_chats
+-- delete_user, step 4 (last: steps 2 and 3 look the user's chats up).
+DELETE FROM chat_sessions WHERE user_id = %(user_id)s;
+
+-- name: ping
+SELECT 1;

@@ -1,0 +1,59 @@
+-- memstore schema for MariaDB 10.5+ and MySQL 8.0.17+.
+-- Tables, columns and index names are those of @ai-sdk-tools/memory 1.2.0
+-- (SQL_SCHEMAS.mysql), so a TypeScript app and memstore can share the database. Some
+-- column types are wider than the TS package's, because its types cannot hold what
+-- memstore promises on every backend (the TS package reads and writes these types too):
+--   * working_memory.id VARCHAR(260): 'chat:' or 'user:' and an id of up to 255 characters;
+--   * TIMESTAMP(3) instead of TIMESTAMP: milliseconds (TIMESTAMP drops the fraction);
+--   * MEDIUMTEXT content instead of TEXT: up to 1 MiB (TEXT holds 65,535 bytes);
+--   * ids in a binary NO PAD collation, so that 'c1', 'C1', 'c1 ' and precomposed vs
+--     decomposed 'é' are different ids, ordered by code point. Its name differs per
+--     server, so version comments pick it: MySQL runs /*!80017 ...*/ (MariaDB ignores
+--     MySQL 5.7+ version comments) and MariaDB runs /*M!... */ (MySQL ignores those).
+-- Indexes are declared inside CREATE TABLE (MySQL has no CREATE INDEX IF NOT EXISTS), so
+-- this file can be run any number of times. `memstore init URL` also adds missing
+-- indexes to existing tables and widens the columns of tables the TS package created.
+-- Instants are UTC: memstore's sessions use time_zone '+00:00'. TIMESTAMP holds
+-- 1970-01-01 00:00:01 .. 2038-01-19 03:14:07.999 UTC.
+-- Run by hand with:  mysql DB < schema.sql   (or `memstore init mysql://...`)
+
+-- name: create_working_memory
+CREATE TABLE IF NOT EXISTS working_memory (
+  id VARCHAR(260) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  scope VARCHAR(50) NOT NULL,
+  chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */,
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */,
+  content MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL,
+  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (id),
+  INDEX idx_working_memory_scope (scope, chat_id, user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- name: create_messages
+-- idx_messages_chat_order is memstore's own: read backwards it is exactly "newest first,
+-- id as tiebreak", so the last N of a chat is an index range scan with no sort.
+CREATE TABLE IF NOT EXISTS conversation_messages (
+  id INT NOT NULL AUTO_INCREMENT,
+  chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */,
+  role VARCHAR(50) NOT NULL,
+  content MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL,
+  timestamp TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (id),
+  INDEX idx_messages_chat (chat_id, timestamp DESC),
+  INDEX idx_messages_chat_order (chat_id, timestamp, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- name: create_chats
+-- ON UPDATE CURRENT_TIMESTAMP is the TS schema's; memstore sets updated_at explicitly in
+-- every statement that changes a row, so it never fires for memstore's writes.
+CREATE TABLE IF NOT EXISTS chat_sessions (
+  chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */,
+  title VARCHAR(500),
+  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+  message_count INT NOT NULL DEFAULT 0,
+  PRIMARY KEY (chat_id),
+  INDEX idx_chats_user (user_id, updated_at DESC)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

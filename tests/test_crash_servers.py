@@ -1,0 +1,177 @@
+"""Crash safety on the server backends: the server is SIGKILLed while a batch is being
+written, then restarted.
+
+Each run starts its own throwaway servers (``.ci/services.sh`` in a temporary directory), so
+killing them never disturbs the servers the other tests use. The batch must be wholly present
+or wholly absent, the interrupted call must raise ``BackendError`` (not a raw driver error,
+not a hang), and the same ``Memory`` must work again once the server is back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import memstore
+from tests.backends import IN_CI
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 3000
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, str]]:
+    state = Path(tempfile.mkdtemp(prefix="memstore-crash-")) / "services"
+    state.parent.chmod(0o755)  # the servers run as their own system users
+    started = subprocess.run(["bash", str(ROOT / ".ci/services.sh"), "start", str(state)],
+                             capture_output=True, text=True, timeout=600)
+    if started.returncode != 0:
+        message = f"could not start throwaway servers: {started.stderr[-2000:]}"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message + " (needs the binaries `make services` installs)")
+    env = {}
+    for line in started.stdout.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value
+    try:
+        yield env
+    finally:
+        subprocess.run(["bash", str(ROOT / ".ci/services.sh"), "stop", str(state)],
+                       capture_output=True, timeout=300)
+        shutil.rmtree(state.parent, ignore_errors=True)
+
+
+def _pid(path: str) -> int:
+    return int(Path(path).read_text().split()[0])
+
+
+def _wait(predicate: object, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a killed child of another process may linger as a zombie until reaped
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _kill_and_restart_postgres(env: dict[str, str]) -> None:
+    # A crash of the whole server: the postmaster and every backend, all at once (killing
+    # only the postmaster lets a running backend finish and commit its statement).
+    pid = _pid(os.path.join(env["MEMSTORE_TEST_PG_DATA"], "postmaster.pid"))
+    backends = _children(pid)
+    for victim in [pid, *backends]:
+        os.kill(victim, signal.SIGKILL)
+    for victim in [pid, *backends]:
+        _wait(lambda v=victim: not _alive(v), "postgres to die")  # type: ignore[misc]
+    # its backends exit once the postmaster is gone; pg_ctl refuses to start until then
+    cmd = [os.path.join(env["MEMSTORE_TEST_PG_BIN"], "pg_ctl"), "start", "-w",
+           "-D", env["MEMSTORE_TEST_PG_DATA"], "-l", env["MEMSTORE_TEST_PG_LOG"]]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", env["MEMSTORE_TEST_PG_OSUSER"], "--", *cmd]
+    for _ in range(100):
+        if subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError("postgres did not restart")
+
+
+def _kill_and_restart_mysql(env: dict[str, str]) -> None:
+    pid = _pid(env["MEMSTORE_TEST_MYSQL_PIDFILE"])
+    os.kill(pid, signal.SIGKILL)
+    _wait(lambda: not _alive(pid), "mariadbd to die")
+    mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+    log = open(env["MEMSTORE_TEST_MYSQL_LOG"], "ab")  # noqa: SIM115 - owned by the daemon
+    subprocess.Popen([mariadbd, f"--defaults-file={env['MEMSTORE_TEST_MYSQL_CNF']}"],
+                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    admin = shutil.which("mariadb-admin") or "mysqladmin"
+    _wait(lambda: subprocess.run([admin, f"--defaults-file={env['MEMSTORE_TEST_MYSQL_CNF']}",
+                                  "--connect-timeout=2", "ping"],
+                                 capture_output=True).returncode == 0,
+          "mariadbd to accept connections", seconds=120)
+
+
+ACTIVE_INSERT = {
+    "postgres": "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                "AND query ILIKE '%%INSERT INTO conversation_messages%%' "
+                "AND pid <> pg_backend_pid()",
+    "mysql": "SELECT count(*) FROM information_schema.processlist WHERE command = 'Query' "
+             "AND info LIKE '%%INSERT INTO conversation_messages%%' "
+             "AND id <> connection_id()",
+}
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql"])
+def test_server_killed_mid_batch(servers: dict[str, str], dialect: str) -> None:
+    url = servers["MEMSTORE_TEST_POSTGRES_URL" if dialect == "postgres"
+                  else "MEMSTORE_TEST_MYSQL_URL"]
+    mem = memstore.connect(url)
+    mem.init_schema()
+    mem.save_message("crash", "user", "before")
+    watcher = memstore.connect(url)
+    outcome: list[BaseException | None] = []
+    big = "y" * 2000
+
+    def write() -> None:
+        try:
+            mem.save_messages("crash", [{"role": "user", "content": big}] * BATCH)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+
+    def insert_running() -> bool:
+        with watcher.adapter.reading() as cur:  # type: ignore[attr-defined]
+            cur.execute(ACTIVE_INSERT[dialect])
+            return bool(cur.fetchone()[0]) or not writer.is_alive()
+
+    _wait(insert_running, "the batch insert to be running")
+    assert writer.is_alive(), "the batch finished before the kill; make BATCH larger"
+    (_kill_and_restart_postgres if dialect == "postgres" else _kill_and_restart_mysql)(servers)
+    writer.join(timeout=120)
+    assert not writer.is_alive(), "the interrupted call hung"
+    assert len(outcome) == 1 and isinstance(outcome[0], memstore.BackendError), outcome
+    watcher.close()
+
+    # The same Memory works again, and the batch is all or nothing.
+    got = mem.get_messages("crash", limit=10_000)
+    assert len(got) in (1, 1 + BATCH), f"partial batch: {len(got)} messages"
+    chat = mem.get_chat("crash")
+    assert chat is not None and chat.message_count == len(got)
+    mem.save_message("crash", "user", "after")
+    assert mem.get_messages("crash", limit=1)[0].content == "after"
+    mem.delete_chat("crash")
+    mem.close()
