@@ -22,6 +22,8 @@ class InMemoryAdapter(Adapter):
         self._lock = threading.Lock()
         self._wm: dict[str, WorkingMemory] = {}
         self._messages: dict[int, Message] = {}
+        # Message ids per chat, so reading a chat does not scan every stored message.
+        self._chat_messages: dict[str, list[int]] = {}
         self._chats: dict[str, Chat] = {}
         self._next_id = 1
 
@@ -54,6 +56,7 @@ class InMemoryAdapter(Adapter):
             for m in messages:
                 self._messages[self._next_id] = Message(
                     self._next_id, chat_id, user_id, m.role, m.content, m.timestamp)
+                self._chat_messages.setdefault(chat_id, []).append(self._next_id)
                 ids.append(self._next_id)
                 self._next_id += 1
             newest = max(m.timestamp for m in messages)
@@ -69,8 +72,8 @@ class InMemoryAdapter(Adapter):
 
     def last_messages(self, chat_id: str, user_id: str | None, limit: int) -> list[Message]:
         with self._lock:
-            rows = [m for m in self._messages.values() if m.chat_id == chat_id
-                    and (user_id is None or m.user_id in (user_id, None))]
+            rows = [m for m in map(self._messages.__getitem__, self._chat_messages.get(chat_id, ()))
+                    if user_id is None or m.user_id in (user_id, None)]
         rows.sort(key=lambda m: (m.timestamp, m.id))
         return rows[-limit:]
 
@@ -121,7 +124,7 @@ class InMemoryAdapter(Adapter):
 
     def delete_chat(self, chat_id: str) -> bool:
         with self._lock:
-            doomed = [i for i, m in self._messages.items() if m.chat_id == chat_id]
+            doomed = self._chat_messages.pop(chat_id, [])
             for i in doomed:
                 del self._messages[i]
             existed = self._chats.pop(chat_id, None) is not None
@@ -136,6 +139,7 @@ class InMemoryAdapter(Adapter):
                     del self._messages[i]
                 elif m.user_id == user_id:
                     del self._messages[i]
+                    self._chat_messages[m.chat_id].remove(i)
                     chat = self._chats.get(m.chat_id)
                     if chat is not None:
                         self._chats[m.chat_id] = replace(
@@ -145,6 +149,7 @@ class InMemoryAdapter(Adapter):
                     del self._wm[key]
             for c in own:
                 del self._chats[c]
+                self._chat_messages.pop(c, None)
 
     def close(self) -> None:
         pass
