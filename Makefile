@@ -5,7 +5,7 @@ SERVICES_DIR ?= /tmp/memstore-services
 WITH_SERVICES = if [ -z "$$MEMSTORE_TEST_POSTGRES_URL" ] && [ -f $(SERVICES_DIR)/env ]; then . $(SERVICES_DIR)/env; fi; \
 	if [ -z "$$MEMSTORE_TEST_TURSO_URL" ] && [ -f $(SERVICES_DIR)-turso/env ]; then . $(SERVICES_DIR)-turso/env; fi;
 
-.PHONY: install test check lint types services services-stop bench clean
+.PHONY: install test check lint types services services-stop bench bench-peers clean
 
 install:
 	python3 -m venv .venv
@@ -33,10 +33,20 @@ services-stop:
 	bash .ci/services.sh stop $(SERVICES_DIR)
 	bash .ci/turso-server.sh stop $(SERVICES_DIR)-turso
 
-# ROWS=1000000 for the full run.
+# ROWS=1000000 for the full run. Uses the servers in $$MEMSTORE_TEST_*_URL when set, else
+# starts its own with .ci/services.sh and .ci/turso-server.sh (stopped at the end).
 ROWS ?= 200000
+BACKENDS ?= sqlite,libsql,turso-file,turso-http,turso-ws,postgres,mysql,memory
 bench:
-	$(PY) -m bench --rows $(ROWS)
+	$(PY) -m bench --rows $(ROWS) --backends $(BACKENDS)
+
+# Other libraries' chat histories on the same data; their packages go into a venv of
+# their own (bench/requirements-peers.txt), never into memstore's extras.
+PEERS_VENV ?= bench/.venv-peers
+bench-peers:
+	@test -x $(PEERS_VENV)/bin/python || python3 -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q -r bench/requirements-peers.txt -e .
+	$(PEERS_VENV)/bin/python -m bench.peers --rows $(ROWS)
 
 clean:
 	rm -rf .venv build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

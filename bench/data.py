@@ -66,3 +66,37 @@ def rows(n: int, seed: int = 7) -> Iterator[Row]:
         yield Row(chat_id, user_of(chat_id), "user" if i % 2 else "assistant",
                   contents[rnd.randrange(1000)],
                   T0 + timedelta(milliseconds=i * 10))
+
+
+class Tally:
+    """The chat_sessions rows of the loaded messages, counted while they stream past:
+    user, first and last instant, and message count per chat."""
+
+    def __init__(self) -> None:
+        self.chats: dict[str, list[object]] = {}
+
+    def add(self, r: Row) -> None:
+        got = self.chats.get(r.chat_id)
+        if got is None:
+            self.chats[r.chat_id] = [r.user_id, r.timestamp, r.timestamp, 1]
+        else:
+            got[2] = r.timestamp
+            got[3] += 1  # type: ignore[operator]
+
+    def rows(self) -> list[tuple[str, str, str, datetime, datetime, int]]:
+        """(chat_id, user_id, title, created_at, updated_at, message_count) per chat."""
+        return [(c, u, f"Chat {c}", a, b, k)  # type: ignore[misc]
+                for c, (u, a, b, k) in self.chats.items()]
+
+
+def batches(n: int, size: int, tally: Tally) -> Iterator[list[Row]]:
+    """rows(n) in lists of ``size``, counted into ``tally`` on the way."""
+    batch: list[Row] = []
+    for r in rows(n):
+        tally.add(r)
+        batch.append(r)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

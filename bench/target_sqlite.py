@@ -1,119 +1,156 @@
-"""SQLite: memstore on a file with its own journal settings, and sqlite3 doing the same SQL."""
+"""SQLite: memstore on a file with its own journal settings, and sqlite3 doing the same SQL.
+
+The loaded file is built once per run and copied for each SQLite-format target (sqlite,
+libsql, turso on file:), so each starts from the same bytes.
+"""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import memstore
 from memstore import sqlfiles
 from memstore.adapters.sqlite import encode_seconds
 
-from .data import Row, rows
-from .timing import Op
+from . import ops
+from .data import Tally, batches
 
-CONTENT = "benchmark message " * 30  # 540 characters
-
-
-def build(n: int) -> tuple[memstore.Memory, sqlite3.Connection, str]:
-    path = Path(tempfile.mkdtemp(prefix="memstore-bench-")) / "bench.db"
-    mem = memstore.connect(f"sqlite:///{path}")
-    mem.init_schema()
-    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    raw.execute("PRAGMA journal_mode=WAL")
-    raw.execute("PRAGMA synchronous=NORMAL")
-    load(raw, rows(n))
-    return mem, raw, str(path)
+SQL = sqlfiles.load("sqlite", sqlfiles.DEFAULT_TABLES, file="queries")
+INSERT = ("INSERT INTO conversation_messages (chat_id, user_id, role, content, timestamp) "
+          "VALUES (?, ?, ?, ?, ?)")
+_templates: dict[int, Path] = {}
+SCRATCH = Path(tempfile.mkdtemp(prefix="memstore-bench-"))
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
 
-def load(raw: sqlite3.Connection, data: object) -> None:
-    counts: dict[str, tuple[str, float, float, int]] = {}
-    raw.execute("BEGIN")
-    batch: list[tuple[str, str, str, str, float]] = []
-    for r in data:  # type: ignore[attr-defined]
-        assert isinstance(r, Row)
-        ts = encode_seconds(r.timestamp)
-        batch.append((r.chat_id, r.user_id, r.role, r.content, ts))
-        u, first, _, k = counts.get(r.chat_id, (r.user_id, ts, ts, 0))
-        counts[r.chat_id] = (u, first, ts, k + 1)
-        if len(batch) == 10_000:
-            raw.executemany("INSERT INTO conversation_messages (chat_id, user_id, role, content,"
-                            " timestamp) VALUES (?, ?, ?, ?, ?)", batch)
-            batch.clear()
-    raw.executemany("INSERT INTO conversation_messages (chat_id, user_id, role, content,"
-                    " timestamp) VALUES (?, ?, ?, ?, ?)", batch)
-    raw.executemany("INSERT INTO chat_sessions VALUES (?, ?, ?, ?, ?, ?)",
-                    [(c, u, f"Chat {c}", a, b, k) for c, (u, a, b, k) in counts.items()])
-    raw.execute("COMMIT")
-    raw.execute("ANALYZE")
+def template(n: int) -> Path:
+    """A checkpointed SQLite file with memstore's schema and n messages (built once)."""
+    if n not in _templates:
+        path = SCRATCH / f"template-{n}.db"
+        with memstore.connect(f"sqlite:///{path}") as mem:
+            mem.init_schema()
+        conn = sqlite3.connect(path, isolation_level=None)
+        load(conn, n)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        _templates[n] = path
+    return _templates[n]
 
 
-def ops(mem: memstore.Memory, raw: sqlite3.Connection) -> list[Op]:
-    sql = sqlfiles.load("sqlite", sqlfiles.DEFAULT_TABLES, file="queries")
-    now = memstore.MIN_INSTANT.__class__.now(memstore.MIN_INSTANT.tzinfo)
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    ts = encode_seconds(now)
+def copy_of(n: int, name: str) -> Path:
+    path = SCRATCH / f"{name}.db"
+    shutil.copyfile(template(n), path)
+    return path
 
-    def raw_save(n: int) -> None:
-        cur = raw.cursor()
+
+def remove(path: Path) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        p.unlink(missing_ok=True)
+
+
+def load(conn: sqlite3.Connection, n: int) -> None:
+    tally = Tally()
+    conn.execute("BEGIN")
+    for batch in batches(n, 10_000, tally):
+        conn.executemany(INSERT, [(r.chat_id, r.user_id, r.role, r.content,
+                                   encode_seconds(r.timestamp)) for r in batch])
+    conn.executemany("INSERT INTO chat_sessions VALUES (?, ?, ?, ?, ?, ?)",
+                     [(c, u, t, encode_seconds(a), encode_seconds(b), k)
+                      for c, u, t, a, b, k in tally.rows()])
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+
+
+class Raw:
+    """sqlite3 running sql/sqlite's statements, in memstore's transactions. ``conn`` is any
+    DB-API connection in autocommit mode; ``run`` binds a statement's parameters."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.ts = encode_seconds(ops.NOW)
+
+    def run(self, cur: Any, name: str, params: dict[str, Any]) -> Any:
+        cur.execute(SQL[name], params)
+        return cur
+
+    def round_trip(self) -> object:
+        return self.conn.execute("SELECT 1").fetchall()
+
+    def save(self, n: int) -> object:
+        cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
+        ids = []
         for _ in range(n):
-            cur.execute(sql["insert_message"], {"chat_id": "chat-3", "user_id": "u",
-                        "role": "user", "content": CONTENT, "timestamp": ts})
-        cur.execute(sql["touch_chat_for_messages"], {"chat_id": "chat-3", "user_id": "u",
-                    "created_at": ts, "updated_at": ts, "message_count": n})
+            self.run(cur, "insert_message", {
+                "chat_id": ops.SAVE_CHAT, "user_id": ops.SAVE_USER, "role": "user",
+                "content": ops.CONTENT, "timestamp": self.ts})
+            ids.append(cur.lastrowid)
+        self.run(cur, "touch_chat_for_messages", {
+            "chat_id": ops.SAVE_CHAT, "user_id": ops.SAVE_USER, "created_at": self.ts,
+            "updated_at": self.ts, "message_count": n})
         cur.execute("COMMIT")
+        return ids
 
-    def raw_last(chat_id: str) -> list[object]:
-        got = raw.execute(sql["last_messages"], {"chat_id": chat_id, "limit": 50}).fetchall()
-        return got[::-1]
+    def last(self, chat_id: str) -> object:
+        cur = self.conn.cursor()
+        return self.run(cur, "last_messages", {"chat_id": chat_id, "limit": 50}).fetchall()[::-1]
 
-    def raw_wm_upsert() -> None:
-        cur = raw.cursor()
+    def wm_upsert(self) -> object:
+        cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
-        cur.execute(sql["upsert_working_memory"], {"id": "user:bench", "scope": "user",
-                    "chat_id": None, "user_id": "bench", "content": CONTENT, "updated_at": ts})
+        self.run(cur, "upsert_working_memory", {
+            "id": f"user:{ops.WM_USER}", "scope": "user", "chat_id": None,
+            "user_id": ops.WM_USER, "content": ops.CONTENT,
+            "updated_at": encode_seconds(ops.now())})
         cur.execute("COMMIT")
+        return None
 
-    def seed_doomed() -> None:
-        raw.execute("BEGIN")
-        raw.executemany("INSERT INTO conversation_messages (chat_id, user_id, role, content,"
-                        " timestamp) VALUES ('doomed', 'u', 'user', ?, ?)",
-                        [(CONTENT, ts)] * 1000)
-        raw.execute("INSERT OR REPLACE INTO chat_sessions VALUES ('doomed', 'u', 't', ?, ?, 1000)",
-                    (ts, ts))
-        raw.execute("COMMIT")
+    def wm_read(self) -> object:
+        cur = self.conn.cursor()
+        return self.run(cur, "get_working_memory", {"id": f"user:{ops.WM_USER}"}).fetchone()
 
-    def raw_delete() -> None:
-        cur = raw.cursor()
+    def list_chats(self) -> object:
+        cur = self.conn.cursor()
+        return self.run(cur, "list_chats_of_user",
+                        {"user_id": ops.LIST_USER, "limit": 20}).fetchall()
+
+    def seed_doomed(self) -> object:
+        cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
-        cur.execute(sql["delete_chat_messages"], {"chat_id": "doomed"})
-        cur.execute(sql["delete_chat_row"], {"chat_id": "doomed"})
-        cur.execute(sql["delete_working_memory"], {"id": "chat:doomed"})
+        cur.executemany(INSERT, [(ops.DOOMED, ops.SAVE_USER, "user", ops.CONTENT, self.ts)]
+                        * ops.DOOMED_SIZE)
+        cur.execute("INSERT OR REPLACE INTO chat_sessions VALUES (?, ?, 't', ?, ?, ?)",
+                    (ops.DOOMED, ops.SAVE_USER, self.ts, self.ts, ops.DOOMED_SIZE))
         cur.execute("COMMIT")
+        return None
 
-    batch = [{"role": "user", "content": CONTENT, "timestamp": now}] * 100
-    mem.update_working_memory(scope="user", user_id="bench", content=CONTENT)
-    return [
-        Op("round trip (SELECT 1)", None, lambda: raw.execute("SELECT 1").fetchall()),
-        Op("save 1 message", lambda: mem.save_message("chat-3", "user", CONTENT, user_id="u",
-                                                      timestamp=now), lambda: raw_save(1)),
-        Op("save 100 messages", lambda: mem.save_messages("chat-3", batch, user_id="u"),
-           lambda: raw_save(100), calls=10),
-        Op("last 50, typical chat", lambda: mem.get_messages("chat-7", limit=50),
-           lambda: raw_last("chat-7")),
-        Op("last 50, 10,000-message chat", lambda: mem.get_messages("big", limit=50),
-           lambda: raw_last("big")),
-        Op("last 50, 10-message chat", lambda: mem.get_messages("small", limit=50),
-           lambda: raw_last("small")),
-        Op("working-memory upsert", lambda: mem.update_working_memory(
-            scope="user", user_id="bench", content=CONTENT), raw_wm_upsert),
-        Op("working-memory read", lambda: mem.get_working_memory(scope="user", user_id="bench"),
-           lambda: raw.execute(sql["get_working_memory"], {"id": "user:bench"}).fetchone()),
-        Op("list a user's chats", lambda: mem.get_chats(user_id="user-3", limit=20),
-           lambda: raw.execute(sql["list_chats_of_user"],
-                               {"user_id": "user-3", "limit": 20}).fetchall()),
-        Op("delete a chat of 1,000 messages", lambda: mem.delete_chat("doomed"), raw_delete,
-           calls=3, setup=seed_doomed),
-    ]
+    def delete(self) -> object:
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        messages = self.run(cur, "delete_chat_messages", {"chat_id": ops.DOOMED}).rowcount
+        chats = self.run(cur, "delete_chat_row", {"chat_id": ops.DOOMED}).rowcount
+        self.run(cur, "delete_working_memory", {"id": f"chat:{ops.DOOMED}"})
+        cur.execute("COMMIT")
+        return bool(messages or chats)
+
+
+def build(n: int) -> ops.Target:
+    with ops.Undo() as undo:
+        path = copy_of(n, "sqlite")
+        undo.add(remove, path)
+        mem = memstore.connect(f"sqlite:///{path}")
+        undo.add(mem.close)
+        # The settings memstore's URL gives its own connection: WAL (in the file), NORMAL.
+        conn = sqlite3.connect(path, timeout=5.0, isolation_level=None,
+                               check_same_thread=False)
+        undo.add(conn.close)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        raw = Raw(conn)
+        return ops.Target(mem, raw, raw.seed_doomed, str(path),
+                          {"sqlite": sqlite3.sqlite_version, "synchronous": "NORMAL, WAL"},
+                          undo.close)
