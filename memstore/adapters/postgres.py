@@ -171,7 +171,7 @@ class _Pool:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
 
-    def borrow(self) -> AbstractContextManager[Connection]:  # REVERT EXPERIMENT
+    def borrow(self) -> AbstractContextManager[Connection]:
         return self._pool.connection()  # type: ignore[no-any-return]
 
     def close(self) -> None:
