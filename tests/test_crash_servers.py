@@ -1,10 +1,12 @@
 """Crash safety on the server backends: the server is SIGKILLed while a batch is being
-written, then restarted.
+written, then restarted; and servers that are not there, or hang, at connect time.
 
 Each run starts its own throwaway servers (``.ci/services.sh`` in a temporary directory), so
 killing them never disturbs the servers the other tests use. The batch must be wholly present
 or wholly absent, the interrupted call must raise ``BackendError`` (not a raw driver error,
-not a hang), and the same ``Memory`` must work again once the server is back.
+not a hang), and the same ``Memory`` must work again once the server is back; so must a
+Memory that sat idle through the crash (from the URL, or on a psycopg_pool pool) by its
+second call. Connecting to a closed port fails at once, to a silent one after the timeout.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -26,6 +29,8 @@ from tests.backends import IN_CI
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 3000
+# Servers this test restarted as its own children, stopped and reaped at the end.
+_restarted: list[subprocess.Popen[bytes]] = []
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +51,11 @@ def servers() -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
+        for daemon in _restarted:
+            daemon.terminate()  # SIGTERM: a clean shutdown of mariadbd
+        for daemon in _restarted:
+            daemon.wait(timeout=120)  # reaped, or services.sh would wait on a zombie
+        _restarted.clear()
         subprocess.run(["bash", str(ROOT / ".ci/services.sh"), "stop", str(state)],
                        capture_output=True, timeout=300)
         shutil.rmtree(state.parent, ignore_errors=True)
@@ -113,8 +123,9 @@ def _kill_and_restart_mysql(env: dict[str, str]) -> None:
     _wait(lambda: not _alive(pid), "mariadbd to die")
     mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
     log = open(env["MEMSTORE_TEST_MYSQL_LOG"], "ab")  # noqa: SIM115 - owned by the daemon
-    subprocess.Popen([mariadbd, f"--defaults-file={env['MEMSTORE_TEST_MYSQL_CNF']}"],
-                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    _restarted.append(subprocess.Popen(
+        [mariadbd, f"--defaults-file={env['MEMSTORE_TEST_MYSQL_CNF']}"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True))
     admin = shutil.which("mariadb-admin") or "mysqladmin"
     _wait(lambda: subprocess.run([admin, f"--defaults-file={env['MEMSTORE_TEST_MYSQL_CNF']}",
                                   "--connect-timeout=2", "ping"],
@@ -132,6 +143,20 @@ ACTIVE_INSERT = {
 }
 
 
+def _works_again(mem: memstore.Memory, chat_id: str) -> BaseException | None:
+    """A Memory that sat idle through the restart: its first call may fail with
+    BackendError (its connection was lost with the server), the next one must work.
+    Returns what the first call raised."""
+    first: BaseException | None = None
+    try:
+        mem.get_chat(chat_id)
+    except memstore.BackendError as exc:
+        first = exc
+    mem.save_message(chat_id, "user", "after")
+    assert [m.content for m in mem.get_messages(chat_id)] == ["before", "after"]
+    return first
+
+
 @pytest.mark.parametrize("dialect", ["postgres", "mysql"])
 def test_server_killed_mid_batch(servers: dict[str, str], dialect: str) -> None:
     url = servers["MEMSTORE_TEST_POSTGRES_URL" if dialect == "postgres"
@@ -140,6 +165,18 @@ def test_server_killed_mid_batch(servers: dict[str, str], dialect: str) -> None:
     mem.init_schema()
     mem.save_message("crash", "user", "before")
     watcher = memstore.connect(url)
+    # Idle through the crash: another Memory from the URL, and on PostgreSQL one on a
+    # psycopg_pool.ConnectionPool whose every connection is open when the server dies.
+    idle = {"url": memstore.connect(url)}
+    pool = None
+    if dialect == "postgres":
+        from psycopg_pool import ConnectionPool
+
+        pool = ConnectionPool(url, min_size=4, max_size=4, open=True)
+        pool.wait()
+        idle["pool"] = memstore.connect(pool)
+    for name, m in idle.items():
+        m.save_message(f"idle-{name}", "user", "before")
     outcome: list[BaseException | None] = []
     big = "y" * 2000
 
@@ -164,6 +201,8 @@ def test_server_killed_mid_batch(servers: dict[str, str], dialect: str) -> None:
     writer.join(timeout=120)
     assert not writer.is_alive(), "the interrupted call hung"
     assert len(outcome) == 1 and isinstance(outcome[0], memstore.BackendError), outcome
+    # says which backend, and keeps the driver's error (what was lost) as its cause
+    assert str(outcome[0]).startswith(f"{dialect}: ") and outcome[0].__cause__ is not None
     watcher.close()
 
     # The same Memory works again, and the batch is all or nothing.
@@ -175,3 +214,60 @@ def test_server_killed_mid_batch(servers: dict[str, str], dialect: str) -> None:
     assert mem.get_messages("crash", limit=1)[0].content == "after"
     mem.delete_chat("crash")
     mem.close()
+
+    # The idle Memories recover by the second call.
+    for name, m in idle.items():
+        _works_again(m, f"idle-{name}")
+        m.close()
+    if pool is not None:
+        pool.close()
+
+
+# -- unreachable servers: a BackendError within the connect timeouts, never a hang ----
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers: a hung server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        yield int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p@127.0.0.1:{port}/db",
+                                 "mysql://u:p@127.0.0.1:{port}/db",
+                                 "http://127.0.0.1:{port}", "ws://127.0.0.1:{port}"])
+def test_closed_port_fails_at_once(closed_port: int, url: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(memstore.BackendError):
+        memstore.connect(url.format(port=closed_port))
+    assert time.monotonic() - started < 5
+
+
+def test_silent_postgres_fails_after_the_default_connect_timeout(
+        silent_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from memstore.adapters.postgres import CONNECT_TIMEOUT
+
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    started = time.monotonic()
+    with pytest.raises(memstore.BackendError, match="timeout"):
+        memstore.connect(f"postgresql://u:p@127.0.0.1:{silent_port}/db")
+    assert CONNECT_TIMEOUT <= time.monotonic() - started < CONNECT_TIMEOUT + 5
+
+
+def test_silent_mysql_fails_after_its_read_timeout(silent_port: int) -> None:
+    # connect_timeout covers the TCP connect only; the server's greeting is a read, so a
+    # server that accepts and then hangs is given up on after read_timeout (60 s by default).
+    started = time.monotonic()
+    with pytest.raises(memstore.BackendError, match="timed out"):
+        memstore.connect(f"mysql://u:p@127.0.0.1:{silent_port}/db?read_timeout=2")
+    assert 2 <= time.monotonic() - started < 7

@@ -171,8 +171,20 @@ class _Pool:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
 
-    def borrow(self) -> AbstractContextManager[Connection]:
-        return self._pool.connection()  # type: ignore[no-any-return]
+    @contextmanager
+    def borrow(self) -> Iterator[Connection]:
+        # After a server restart every idle connection in the pool is dead, and the pool
+        # learns it only when a call fails on one: each would fail a call in turn. The
+        # poll memstore uses for its own connection (no round trip) finds them first; a
+        # lost one is closed, so the pool discards and replaces it, and another is taken.
+        for _ in range(self._pool.max_size):
+            with self._pool.connection() as conn:
+                if not _lost_while_idle(conn):
+                    yield conn
+                    return
+                conn.close()
+        with self._pool.connection() as conn:
+            yield conn
 
     def close(self) -> None:
         pass  # the caller's to close

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BackendError, MemstoreError, ValidationError
@@ -32,6 +34,10 @@ from .sqlbase import Cursor, Row, SqlAdapter
 from .sqlite import SqliteAdapter, decode_seconds, encode_seconds, map_error, sqlite_doctor
 
 TOKEN_ENV = "TURSO_AUTH_TOKEN"
+# How long a call waits for another connection's lock (see _busy_wait), as long as
+# SQLite's busy timeout on the connections memstore opens itself.
+BUSY_TIMEOUT = 5.0  # seconds
+T = TypeVar("T")
 
 
 def from_url(url: str, tables: Mapping[str, str]) -> TursoAdapter:
@@ -112,6 +118,27 @@ def _mapped(exc: Exception, secret: str | None, dialect: str = "turso") -> Memst
     return err
 
 
+def _busy_wait(call: Callable[[], T]) -> T:
+    """``call()``, sent again while it fails with SQLITE_BUSY, for up to BUSY_TIMEOUT.
+
+    sqld and the ``file:`` executor answer SQLITE_BUSY at once, without the busy wait
+    SQLite gives memstore's own connections, while another connection writes. A batch
+    that failed so ran nothing or ROLLBACK (it is its own transaction), and a read changes
+    nothing, so sending it again is safe. The pauses are jittered, so that waiting
+    writers do not collide again."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    pause = 0.002
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            busy = str(getattr(exc, "code", "")).startswith("SQLITE_BUSY")
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0, pause))
+        pause = min(pause * 2, 0.1)
+
+
 def _named(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     # ":name", as written in the SQL; both the file executor and sqld accept the prefix.
     return {f":{k}": v for k, v in params.items()} if params else None
@@ -162,7 +189,8 @@ class _Reader:
 
     def execute(self, sql: str, params: Any = None) -> _Reader:
         args = _named(params) if isinstance(params, Mapping) else params
-        self.rows = [r.astuple() for r in self.client.execute(sql, args).rows]
+        result = _busy_wait(lambda: self.client.execute(sql, args))
+        self.rows = [r.astuple() for r in result.rows]
         return self
 
     def fetchone(self) -> Row | None:
@@ -226,7 +254,7 @@ class TursoAdapter(SqlAdapter):
         batch = _Batch()
         yield batch
         try:
-            batch.results = self.client.batch(batch.statements)
+            batch.results = _busy_wait(lambda: self.client.batch(batch.statements))
         except self._errors as exc:
             raise _mapped(exc, self._secret) from exc
 
