@@ -13,7 +13,7 @@ from typing import Any
 from . import validate as v
 from .adapters.base import Adapter
 from .errors import ValidationError
-from .models import Chat, Message, NewMessage, WorkingMemory
+from .models import Chat, Message, NewMessage, WorkingMemory, message_from_row
 
 Clock = Callable[[], datetime]
 
@@ -39,6 +39,15 @@ def title_matcher(search: str) -> Callable[[str], bool]:
     return lambda title: needle in title.casefold()
 
 
+def _item_field(field: str, index: int, inner: str) -> str:
+    """The field of an error in one item of a save: ``messages[3].role`` in a batch,
+    ``role`` for save_message, ``messages[3]`` / ``message`` for the item itself."""
+    outer = f"{field}[{index}]" if field else ""
+    if outer and inner:
+        return f"{outer}.{inner}"
+    return outer or inner or "message"
+
+
 class Memory:
     """An agent's memory in one database. Create it with :func:`memstore.connect`."""
 
@@ -55,7 +64,9 @@ class Memory:
         return self._adapter
 
     def _now(self) -> datetime:
-        return v.instant("clock", self._clock())
+        now = self._clock()
+        # memstore's own clock is in range and in ms by construction; a given one is checked.
+        return now if self._clock is v.now_utc else v.instant("clock", now)
 
     # -- schema ------------------------------------------------------------------
 
@@ -125,22 +136,16 @@ class Memory:
         if len(items) > v.MAX_BATCH:
             raise ValidationError(
                 "messages", f"has {len(items)} items; the maximum is {v.MAX_BATCH}")
-        now: datetime | None = None
+        now = self._now()  # the instant of every message given without one
         batch: list[NewMessage] = []
         for i, item in enumerate(items):
-            where = f"{field}[{i}]." if field else ""
-            v.message_item(f"{field}[{i}]" if field else "message", item)
-            role = v.role(where + "role", item["role"])
-            text = v.content(where + "content", item["content"])
-            stamp = item.get("timestamp")
-            if stamp is None:
-                now = now or self._now()
-                stamp = now
-            else:
-                stamp = v.instant(where + "timestamp", stamp)
-            batch.append(NewMessage(role, text, stamp))
+            try:
+                batch.append(v.new_message(item, now))
+            except ValidationError as exc:
+                # Field names are built only here: this loop runs once per message.
+                raise ValidationError(_item_field(field, i, exc.field), exc.reason) from None
         ids = self._adapter.save_messages(chat_id, user_id, batch)
-        return [Message(i, chat_id, user_id, m.role, m.content, m.timestamp)
+        return [message_from_row(i, chat_id, user_id, m.role, m.content, m.timestamp)
                 for i, m in zip(ids, batch, strict=True)]
 
     def get_messages(

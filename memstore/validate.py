@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from .errors import ValidationError
-from .models import ROLES, SCOPES
+from .models import ROLES, SCOPES, NewMessage
 
 MAX_ID_CHARS = 255
 MAX_TITLE_CHARS = 500
@@ -119,7 +118,7 @@ def instant(field: str, value: object) -> datetime:
         raise ValidationError(
             field, "must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
         )
-    utc = value.astimezone(timezone.utc)
+    utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
     if utc.microsecond % 1000:
         raise ValidationError(
             field,
@@ -141,14 +140,23 @@ def now_utc() -> datetime:
     return t - timedelta(microseconds=t.microsecond % 1000)
 
 
-def message_item(field: str, item: object) -> Mapping[str, Any]:
+def new_message(item: object, now: datetime) -> NewMessage:
+    """One item of a save: a mapping with ``role``, ``content`` and optionally
+    ``timestamp`` (``now`` when missing or None). Error fields are relative to the item
+    (``role``; ``""`` for the item itself); the caller says which item it was."""
     if not isinstance(item, Mapping):
         raise ValidationError(
-            field, f"must be a mapping with role and content; got {type(item).__name__}")
-    unknown = set(item) - {"role", "content", "timestamp"}
-    if unknown:
-        raise ValidationError(field, f"has unknown keys {sorted(map(str, unknown))}")
-    for key in ("role", "content"):
-        if key not in item:
-            raise ValidationError(f"{field}.{key}", "is required")
-    return item
+            "", f"must be a mapping with role and content; got {type(item).__name__}")
+    if not item.keys() <= _MESSAGE_KEYS:
+        unknown = sorted(map(str, item.keys() - _MESSAGE_KEYS))
+        raise ValidationError("", f"has unknown keys {unknown}")
+    try:
+        raw_role, raw_content = item["role"], item["content"]
+    except KeyError as exc:
+        raise ValidationError(str(exc.args[0]), "is required") from None
+    stamp = item.get("timestamp")
+    return NewMessage(role("role", raw_role), content("content", raw_content),
+                      now if stamp is None else instant("timestamp", stamp))
+
+
+_MESSAGE_KEYS = frozenset({"role", "content", "timestamp"})

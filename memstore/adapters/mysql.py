@@ -292,14 +292,27 @@ class MysqlAdapter(SqlAdapter):
 
     @contextmanager
     def writing(self) -> Iterator[Cursor]:
+        with self._session(check=True) as (cur, joined), self._atomic(cur, joined):
+            yield cur
+
+    @contextmanager
+    def writing_one(self) -> Iterator[Cursor]:
         with self._session(check=True) as (cur, joined):
-            cur.execute("SAVEPOINT memstore" if joined else "START TRANSACTION")
-            try:
-                yield cur
-                cur.execute("RELEASE SAVEPOINT memstore" if joined else "COMMIT")
-            except BaseException:
-                self._undo(cur, joined)
-                raise
+            if not joined and self.conn.get_autocommit():
+                yield cur  # in autocommit mode the statement is its own transaction
+            else:
+                with self._atomic(cur, joined):
+                    yield cur
+
+    @contextmanager
+    def _atomic(self, cur: Cursor, joined: bool) -> Iterator[None]:
+        cur.execute("SAVEPOINT memstore" if joined else "START TRANSACTION")
+        try:
+            yield
+            cur.execute("RELEASE SAVEPOINT memstore" if joined else "COMMIT")
+        except BaseException:
+            self._undo(cur, joined)
+            raise
 
     def _undo(self, cur: Cursor, joined: bool) -> None:
         try:
@@ -341,7 +354,7 @@ class MysqlAdapter(SqlAdapter):
     ) -> None:
         params = {"id": wm_id, "scope": scope, "chat_id": chat_id, "user_id": user_id,
                   "content": content, "updated_at": self.encode_time(updated_at)}
-        with self.writing() as cur:
+        with self.writing_one() as cur:
             self._check_content("working_memory", [content], lambda i: "content")
             self.run(cur, "upsert_working_memory", params)
 

@@ -253,10 +253,12 @@ class PostgresAdapter(SqlAdapter):
         if not isinstance(value, datetime):
             raise BackendError(f"expected a timestamp in a time column, found "
                                f"{type(value).__name__} {value!r}", dialect=DIALECT)
-        utc: datetime = (value.replace(tzinfo=UTC) if value.tzinfo is None
-                         else value.astimezone(UTC))
         # memstore's instants are milliseconds; a row written with microseconds (by hand,
-        # or by now()) is read as the TS package reads it: truncated.
+        # or by now()) is read as the TS package reads it: truncated. One replace() for
+        # the usual naive value (the TIMESTAMP columns): this runs once per row read.
+        if value.tzinfo is None:
+            return value.replace(microsecond=value.microsecond // 1000 * 1000, tzinfo=UTC)
+        utc = value.astimezone(UTC)
         return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
     # -- operations, one statement each -------------------------------------------

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import sqlfiles
-from ..models import Chat, Message, NewMessage, WorkingMemory
+from ..models import Chat, Message, NewMessage, WorkingMemory, message_from_row
 from .base import Adapter
 
 Row = Sequence[Any]
@@ -43,6 +43,13 @@ class SqlAdapter(Adapter):
         """A cursor inside an atomic unit: its own transaction, or a savepoint when the
         caller's connection already has one open. Driver errors become memstore errors."""
 
+    def writing_one(self) -> AbstractContextManager[Cursor]:
+        """A cursor for a write that is exactly one statement. The database makes a single
+        statement atomic by itself, so a dialect may skip its explicit transaction here
+        when no caller's transaction is open (it costs round trips: MySQL START
+        TRANSACTION and COMMIT are two more). By default, ``writing()``."""
+        return self.writing()
+
     @abstractmethod
     def encode_time(self, value: datetime) -> Any: ...
 
@@ -62,8 +69,8 @@ class SqlAdapter(Adapter):
     def messages_from_rows(self, rows: Sequence[Row]) -> list[Message]:
         """Rows (id, chat_id, user_id, role, content, timestamp), newest first, as Messages
         oldest first. The hot path of every read: kept to one comprehension."""
-        decode = self.decode_time
-        return [Message(i, c, u, r, t, decode(ts)) for i, c, u, r, t, ts in reversed(rows)]
+        decode, build = self.decode_time, message_from_row
+        return [build(i, c, u, r, t, decode(ts)) for i, c, u, r, t, ts in reversed(rows)]
 
     def chat_from_row(self, row: Row) -> Chat:
         return Chat(
@@ -87,7 +94,7 @@ class SqlAdapter(Adapter):
     ) -> None:
         params = {"id": wm_id, "scope": scope, "chat_id": chat_id, "user_id": user_id,
                   "content": content, "updated_at": self.encode_time(updated_at)}
-        with self.writing() as cur:
+        with self.writing_one() as cur:
             self.run(cur, "upsert_working_memory", params)
 
     def get_working_memory(self, wm_id: str) -> WorkingMemory | None:
@@ -138,7 +145,7 @@ class SqlAdapter(Adapter):
         params = {"chat_id": chat_id, "user_id": user_id, "title": title,
                   "created_at": self.encode_time(created_at),
                   "updated_at": self.encode_time(updated_at), "message_count": message_count}
-        with self.writing() as cur:
+        with self.writing_one() as cur:
             self.run(cur, "upsert_chat", params)
 
     def get_chat(self, chat_id: str) -> Chat | None:
@@ -170,7 +177,7 @@ class SqlAdapter(Adapter):
 
     def rename_chat(self, chat_id: str, title: str, now: datetime) -> None:
         params = {"chat_id": chat_id, "title": title, "now": self.encode_time(now)}
-        with self.writing() as cur:
+        with self.writing_one() as cur:
             self.run(cur, "rename_chat", params)
 
     def delete_chat(self, chat_id: str) -> bool:

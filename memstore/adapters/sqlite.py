@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..errors import BackendError, MemstoreError, SchemaError
-from .sqlbase import Cursor, SqlAdapter
+from .sqlbase import Cursor, Row, SqlAdapter
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
@@ -65,7 +65,32 @@ def map_error(exc: Exception, dialect: str = "sqlite") -> MemstoreError:
     return BackendError(f"{type(exc).__name__}: {text}", dialect=dialect)
 
 
-class SqliteAdapter(SqlAdapter):
+class SqliteFormat(SqlAdapter):
+    """What every adapter of SQLite's file format shares, whatever the driver: instants as
+    Unix seconds, and the schema checks. The driver part (``reading``/``writing``) is the
+    subclass's."""
+
+    def encode_time(self, value: datetime) -> int | float:
+        return encode_seconds(value)
+
+    def decode_time(self, value: Any) -> datetime:
+        return decode_seconds(value, self.dialect)
+
+    def doctor(self) -> list[str]:
+        return sqlite_doctor(self, self._table_info, self._index_names)
+
+    def _table_info(self, table: str) -> set[str]:
+        with self.reading() as cur:
+            cur.execute("SELECT name FROM pragma_table_info(?)", [table])
+            return {r[0] for r in cur.fetchall()}
+
+    def _index_names(self) -> set[str]:
+        with self.reading() as cur:
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            return {r[0] for r in cur.fetchall()}
+
+
+class SqliteAdapter(SqliteFormat):
     dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection, *, tables: Mapping[str, str],
@@ -106,6 +131,15 @@ class SqliteAdapter(SqlAdapter):
             finally:
                 cur.close()
 
+    def fetch(self, name: str, params: Mapping[str, Any]) -> list[Row]:
+        # reading() without its context manager and cursor object: every read is this
+        # call, and on an embedded database the Python around it is most of its cost.
+        with self._lock:
+            try:
+                return self.conn.execute(self.sql[name], params).fetchall()
+            except sqlite3.Error as exc:
+                raise map_error(exc) from exc
+
     @contextmanager
     def writing(self) -> Iterator[Cursor]:
         with self._lock:
@@ -125,6 +159,25 @@ class SqliteAdapter(SqlAdapter):
             finally:
                 cur.close()
 
+    @contextmanager
+    def writing_one(self) -> Iterator[Cursor]:
+        # In autocommit mode (memstore's own connection; isolation_level=None on yours) a
+        # single statement is its own transaction, and it takes the write lock before it
+        # reads, so the busy timeout applies as with BEGIN IMMEDIATE. Otherwise the driver
+        # may open a transaction itself: the general path.
+        with self._lock:
+            if self.conn.in_transaction or self.conn.isolation_level is not None:
+                with self.writing() as cur:
+                    yield cur
+                return
+            cur = self.conn.cursor()
+            try:
+                yield cur
+            except sqlite3.Error as exc:
+                raise map_error(exc) from exc
+            finally:
+                cur.close()
+
     def _undo(self, cur: sqlite3.Cursor, joined: bool) -> None:
         try:
             if joined:
@@ -134,29 +187,6 @@ class SqliteAdapter(SqlAdapter):
                 cur.execute("ROLLBACK")
         except sqlite3.Error:
             pass  # the original error is the one worth reporting
-
-    # -- encoding ----------------------------------------------------------------
-
-    def encode_time(self, value: datetime) -> int | float:
-        return encode_seconds(value)
-
-    def decode_time(self, value: Any) -> datetime:
-        return decode_seconds(value, self.dialect)
-
-    # -- checks ------------------------------------------------------------------
-
-    def doctor(self) -> list[str]:
-        return sqlite_doctor(self, self._table_info, self._index_names)
-
-    def _table_info(self, table: str) -> set[str]:
-        with self.reading() as cur:
-            cur.execute("SELECT name FROM pragma_table_info(?)", (table,))
-            return {r[0] for r in cur.fetchall()}
-
-    def _index_names(self) -> set[str]:
-        with self.reading() as cur:
-            cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-            return {r[0] for r in cur.fetchall()}
 
     def close(self) -> None:
         if self.owned:

@@ -24,14 +24,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BackendError, MemstoreError, ValidationError
 from ..models import NewMessage
 from .sqlbase import Cursor, Row, SqlAdapter
-from .sqlite import SqliteAdapter, decode_seconds, encode_seconds, map_error, sqlite_doctor
+from .sqlite import SqliteAdapter, SqliteFormat, map_error
 
 TOKEN_ENV = "TURSO_AUTH_TOKEN"
 # How long a call waits for another connection's lock (see _busy_wait), as long as
@@ -217,7 +216,7 @@ class _Batch:
         return self
 
 
-class TursoAdapter(SqlAdapter):
+class TursoAdapter(SqliteFormat):
     dialect = "turso"
     sql_dialect = "sqlite"
 
@@ -280,27 +279,6 @@ class TursoAdapter(SqlAdapter):
             self.run(batch, "delete_chat_row", {"chat_id": chat_id})
             self.run(batch, "delete_working_memory", {"id": f"chat:{chat_id}"})
         return any(r.rows_affected for r in batch.results[:2])
-
-    # -- encoding and checks: as SQLite -------------------------------------------
-
-    def encode_time(self, value: datetime) -> int | float:
-        return encode_seconds(value)
-
-    def decode_time(self, value: Any) -> datetime:
-        return decode_seconds(value, self.dialect)
-
-    def doctor(self) -> list[str]:
-        return sqlite_doctor(self, self._table_info, self._index_names)
-
-    def _table_info(self, table: str) -> set[str]:
-        with self.reading() as cur:
-            return {r[0] for r in cur.execute(
-                "SELECT name FROM pragma_table_info(?)", [table]).fetchall()}
-
-    def _index_names(self) -> set[str]:
-        with self.reading() as cur:
-            return {r[0] for r in cur.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()}
 
     def close(self) -> None:
         self._closed = True
@@ -369,6 +347,14 @@ class LibsqlAdapter(SqliteAdapter):
     def writing(self) -> Iterator[Cursor]:
         with self._driver_errors(), super().writing() as cur:
             yield cur
+
+    @contextmanager
+    def writing_one(self) -> Iterator[Cursor]:
+        with self.writing() as cur:  # the libsql driver's autocommit rules are not sqlite3's
+            yield cur
+
+    def fetch(self, name: str, params: Mapping[str, Any]) -> list[Row]:
+        return SqlAdapter.fetch(self, name, params)  # through run(), which numbers params
 
     def _undo(self, cur: Any, joined: bool) -> None:
         with suppress(*self._errors):  # the original error is the one worth reporting
