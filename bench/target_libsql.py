@@ -24,6 +24,14 @@ class Raw(target_sqlite.Raw):
         cur.execute(sql, tuple(params[n] for n in names))
         return cur
 
+    def wm_upsert(self) -> object:
+        # memstore runs it in BEGIN IMMEDIATE ... COMMIT on a libsql connection (the
+        # driver's autocommit rules are not sqlite3's), so the floor does too.
+        self.conn.execute("BEGIN IMMEDIATE")
+        super().wm_upsert()
+        self.conn.execute("COMMIT")
+        return None
+
 
 def build(n: int) -> ops.Target:
     with ops.Undo() as undo:

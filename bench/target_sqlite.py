@@ -101,13 +101,12 @@ class Raw:
         return self.run(cur, "last_messages", {"chat_id": chat_id, "limit": 50}).fetchall()[::-1]
 
     def wm_upsert(self) -> object:
+        # One statement in autocommit mode, as memstore's own connection writes it.
         cur = self.conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
         self.run(cur, "upsert_working_memory", {
             "id": f"user:{ops.WM_USER}", "scope": "user", "chat_id": None,
             "user_id": ops.WM_USER, "content": ops.CONTENT,
             "updated_at": encode_seconds(ops.now())})
-        cur.execute("COMMIT")
         return None
 
     def wm_read(self) -> object:

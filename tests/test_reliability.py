@@ -79,6 +79,25 @@ def working_memory_outcome(mem: Memory, writers: int, per_writer: int) -> tuple[
             count_working_memory_rows(mem, "user:racer"))
 
 
+Outcome = Callable[..., Any]
+
+
+@pytest.fixture
+def outcome(record_property: Callable[[str, object], None]) -> Outcome:
+    """Records what a test saw (``pytest --junitxml`` keeps it, for the issue's table of
+    counts) and hands it back to be asserted on: ``outcome(result, expected)``."""
+
+    def record(result: tuple[Any, ...], expected: int | None = None) -> tuple[Any, ...]:
+        errors, *counts = result
+        record_property("errors", len(errors))
+        record_property("counts", repr(tuple(counts)))
+        if expected is not None:
+            record_property("stored", f"{counts[0]}/{expected}")
+        return result
+
+    return record
+
+
 def write_messages(mems: list[Memory], per_writer: int = PER_WRITER) -> tuple[
         list[BaseException], int, int, int]:
     """Writer ``w`` saves ``per_writer`` messages to one chat through ``mems[w]``:
@@ -105,13 +124,14 @@ def upsert_one_key(mems: list[Memory]) -> tuple[list[BaseException], bool, int]:
     return (errors, *working_memory_outcome(mems[0], len(mems), UPSERTS))
 
 
-def test_8_writers_x_1000_messages_to_one_chat(mem: Memory) -> None:
+def test_8_writers_x_1000_messages_to_one_chat(mem: Memory, outcome: Outcome) -> None:
     total = WRITERS * PER_WRITER
-    assert write_messages([mem] * WRITERS) == ([], total, 0, total)
+    assert outcome(write_messages([mem] * WRITERS), total) == ([], total, 0, total)
 
 
-def test_8_writers_x_200_working_memory_upserts_on_one_key(mem: Memory) -> None:
-    assert upsert_one_key([mem] * WRITERS) == ([], True, 1)
+def test_8_writers_x_200_working_memory_upserts_on_one_key(
+        mem: Memory, outcome: Outcome) -> None:
+    assert outcome(upsert_one_key([mem] * WRITERS)) == ([], True, 1)
 
 
 def count_working_memory_rows(mem: Memory, wm_id: str) -> int:
@@ -158,8 +178,8 @@ def read_while_batches_are_written(writer: Memory, reader: Memory) -> tuple[
     return errors, len(reader.get_messages("c", limit=10_000)), len(seen)
 
 
-def test_a_reader_never_sees_a_partial_batch(mem: Memory) -> None:
-    errors, stored, reads = read_while_batches_are_written(mem, mem)
+def test_a_reader_never_sees_a_partial_batch(mem: Memory, outcome: Outcome) -> None:
+    errors, stored, reads = outcome(read_while_batches_are_written(mem, mem), BATCHES * 10)
     assert (errors, stored) == ([], BATCHES * 10)
     assert reads, "the reader never ran"
 
@@ -320,19 +340,22 @@ def parallel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]
         yield target
 
 
-def test_parallel_writers_messages_to_one_chat(parallel: Target) -> None:
+def test_parallel_writers_messages_to_one_chat(parallel: Target, outcome: Outcome) -> None:
     total = parallel.writers * parallel.messages
     mems = [parallel.open() for _ in range(parallel.writers)]
-    assert write_messages(mems, parallel.messages) == ([], total, 0, total)
+    assert outcome(write_messages(mems, parallel.messages), total) == ([], total, 0, total)
 
 
-def test_parallel_writers_working_memory_upserts_on_one_key(parallel: Target) -> None:
+def test_parallel_writers_working_memory_upserts_on_one_key(
+        parallel: Target, outcome: Outcome) -> None:
     mems = [parallel.open() for _ in range(parallel.writers)]
-    assert upsert_one_key(mems) == ([], True, 1)
+    assert outcome(upsert_one_key(mems)) == ([], True, 1)
 
 
-def test_parallel_reader_never_sees_a_partial_batch(parallel: Target) -> None:
-    errors, stored, reads = read_while_batches_are_written(parallel.open(), parallel.open())
+def test_parallel_reader_never_sees_a_partial_batch(
+        parallel: Target, outcome: Outcome) -> None:
+    errors, stored, reads = outcome(
+        read_while_batches_are_written(parallel.open(), parallel.open()), BATCHES * 10)
     assert (errors, stored) == ([], BATCHES * 10)
     assert reads, "the reader never ran"
 
@@ -400,18 +423,19 @@ def libsql_file(tmp_path: Path) -> Iterator[tuple[Path, Memory]]:
 
 
 def test_libsql_8_writer_processes_x_1000_messages_to_one_chat(
-        libsql_file: tuple[Path, Memory]) -> None:
+        libsql_file: tuple[Path, Memory], outcome: Outcome) -> None:
     path, mem = libsql_file
     total = WRITERS * PER_WRITER
     errors = run_libsql_writers(path, "messages", PER_WRITER)
-    assert (errors, *messages_outcome(mem, WRITERS, PER_WRITER)) == ([], total, 0, total)
+    result = (errors, *messages_outcome(mem, WRITERS, PER_WRITER))
+    assert outcome(result, total) == ([], total, 0, total)
 
 
 def test_libsql_8_writer_processes_x_200_working_memory_upserts(
-        libsql_file: tuple[Path, Memory]) -> None:
+        libsql_file: tuple[Path, Memory], outcome: Outcome) -> None:
     path, mem = libsql_file
     errors = run_libsql_writers(path, "working_memory", UPSERTS)
-    assert (errors, *working_memory_outcome(mem, WRITERS, UPSERTS)) == ([], True, 1)
+    assert outcome((errors, *working_memory_outcome(mem, WRITERS, UPSERTS))) == ([], True, 1)
 
 
 def test_libsql_threads_block_each_other(tmp_path: Path) -> None:
