@@ -114,7 +114,7 @@ def instant(field: str, value: object) -> datetime:
     """An aware datetime inside the range and precision every backend holds, as UTC."""
     if not isinstance(value, datetime):
         raise ValidationError(field, f"must be a datetime; got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
+    if value.tzinfo is not timezone.utc and (value.tzinfo is None or value.utcoffset() is None):
         raise ValidationError(
             field, "must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
         )
@@ -144,7 +144,7 @@ def new_message(item: object, now: datetime) -> NewMessage:
     """One item of a save: a mapping with ``role``, ``content`` and optionally
     ``timestamp`` (``now`` when missing or None). Error fields are relative to the item
     (``role``; ``""`` for the item itself); the caller says which item it was."""
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):  # the ABC check is slow
         raise ValidationError(
             "", f"must be a mapping with role and content; got {type(item).__name__}")
     if not item.keys() <= _MESSAGE_KEYS:

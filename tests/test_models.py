@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from memstore.models import Message, message_from_row
+from memstore.models import Chat, Message, chat_from_row, message_from_row
 
 
 def test_message_from_row_is_the_dataclass() -> None:
@@ -16,3 +16,13 @@ def test_message_from_row_is_the_dataclass() -> None:
     assert tuple(getattr(built, f.name) for f in fields(Message)) == values
     with pytest.raises(FrozenInstanceError):
         built.id = 8  # type: ignore[misc]
+
+
+def test_chat_from_row_is_the_dataclass() -> None:
+    t = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    values = ("chat", "u", None, t, t, 3)
+    built = chat_from_row(*values)
+    assert built == Chat(*values)
+    assert tuple(getattr(built, f.name) for f in fields(Chat)) == values
+    with pytest.raises(FrozenInstanceError):
+        built.title = "x"  # type: ignore[misc]

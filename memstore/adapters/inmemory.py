@@ -6,6 +6,7 @@ the process. Every ``connect("memory://")`` gets a fresh, private store. Thread-
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -15,15 +16,18 @@ from ..models import Chat, Message, NewMessage, WorkingMemory
 from .base import Adapter
 
 
+def _read_order(m: Message) -> tuple[datetime, int]:
+    return m.timestamp, m.id
+
+
 class InMemoryAdapter(Adapter):
     dialect = "memory"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._wm: dict[str, WorkingMemory] = {}
-        self._messages: dict[int, Message] = {}
-        # Message ids per chat, so reading a chat does not scan every stored message.
-        self._chat_messages: dict[str, list[int]] = {}
+        # Each chat's messages in read order, (timestamp, id): the last N are a slice.
+        self._chat_messages: dict[str, list[Message]] = {}
         self._chats: dict[str, Chat] = {}
         self._next_id = 1
 
@@ -53,10 +57,14 @@ class InMemoryAdapter(Adapter):
     ) -> list[int]:
         with self._lock:
             ids = []
+            stored = self._chat_messages.setdefault(chat_id, [])
             for m in messages:
-                self._messages[self._next_id] = Message(
-                    self._next_id, chat_id, user_id, m.role, m.content, m.timestamp)
-                self._chat_messages.setdefault(chat_id, []).append(self._next_id)
+                new = Message(self._next_id, chat_id, user_id, m.role, m.content, m.timestamp)
+                # ids only grow, so a message no older than the last one goes at the end
+                if not stored or stored[-1].timestamp <= new.timestamp:
+                    stored.append(new)
+                else:
+                    bisect.insort(stored, new, key=_read_order)
                 ids.append(self._next_id)
                 self._next_id += 1
             newest = max(m.timestamp for m in messages)
@@ -72,10 +80,17 @@ class InMemoryAdapter(Adapter):
 
     def last_messages(self, chat_id: str, user_id: str | None, limit: int) -> list[Message]:
         with self._lock:
-            rows = [m for m in map(self._messages.__getitem__, self._chat_messages.get(chat_id, ()))
-                    if user_id is None or m.user_id in (user_id, None)]
-        rows.sort(key=lambda m: (m.timestamp, m.id))
-        return rows[-limit:]
+            stored = self._chat_messages.get(chat_id, [])
+            if user_id is None:
+                return stored[-limit:]
+            found = []
+            for m in reversed(stored):
+                if m.user_id == user_id or m.user_id is None:
+                    found.append(m)
+                    if len(found) == limit:
+                        break
+        found.reverse()
+        return found
 
     def save_chat(
         self, chat_id: str, user_id: str | None, title: str | None,
@@ -125,8 +140,6 @@ class InMemoryAdapter(Adapter):
     def delete_chat(self, chat_id: str) -> bool:
         with self._lock:
             doomed = self._chat_messages.pop(chat_id, [])
-            for i in doomed:
-                del self._messages[i]
             existed = self._chats.pop(chat_id, None) is not None
             self._wm.pop(f"chat:{chat_id}", None)
             return existed or bool(doomed)
@@ -134,16 +147,17 @@ class InMemoryAdapter(Adapter):
     def delete_user(self, user_id: str) -> None:
         with self._lock:
             own = {c.chat_id for c in self._chats.values() if c.user_id == user_id}
-            for i, m in list(self._messages.items()):
-                if m.chat_id in own:
-                    del self._messages[i]
-                elif m.user_id == user_id:
-                    del self._messages[i]
-                    self._chat_messages[m.chat_id].remove(i)
-                    chat = self._chats.get(m.chat_id)
-                    if chat is not None:
-                        self._chats[m.chat_id] = replace(
-                            chat, message_count=chat.message_count - 1)
+            for chat_id, stored in self._chat_messages.items():
+                if chat_id in own:
+                    continue  # goes whole, below
+                kept = [m for m in stored if m.user_id != user_id]
+                if len(kept) == len(stored):
+                    continue
+                self._chat_messages[chat_id] = kept  # same key: safe while iterating
+                chat = self._chats.get(chat_id)
+                if chat is not None:
+                    self._chats[chat_id] = replace(
+                        chat, message_count=chat.message_count - (len(stored) - len(kept)))
             for key, wm in list(self._wm.items()):
                 if wm.user_id == user_id or key in {f"chat:{c}" for c in own}:
                     del self._wm[key]

@@ -336,7 +336,8 @@ class MysqlAdapter(SqlAdapter):
 
     def encode_time(self, value: datetime) -> datetime:
         # Naive UTC: the session time zone is '+00:00', so the column gets this instant.
-        return value.astimezone(UTC).replace(tzinfo=None)
+        # memstore hands adapters UTC already (validate.instant); converting costs per row
+        return (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
 
     def decode_time(self, value: Any) -> datetime:
         if type(value) is datetime:

@@ -247,7 +247,8 @@ class PostgresAdapter(SqlAdapter):
     # -- encoding -----------------------------------------------------------------
 
     def encode_time(self, value: datetime) -> datetime:
-        return value.astimezone(UTC).replace(tzinfo=None)
+        # memstore hands adapters UTC already (validate.instant); converting costs per row
+        return (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
 
     def decode_time(self, value: Any) -> datetime:
         if not isinstance(value, datetime):

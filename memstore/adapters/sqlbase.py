@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import sqlfiles
-from ..models import Chat, Message, NewMessage, WorkingMemory, message_from_row
+from ..models import Chat, Message, NewMessage, WorkingMemory, chat_from_row, message_from_row
 from .base import Adapter
 
 Row = Sequence[Any]
@@ -73,11 +73,10 @@ class SqlAdapter(Adapter):
         return [build(i, c, u, r, t, decode(ts)) for i, c, u, r, t, ts in reversed(rows)]
 
     def chat_from_row(self, row: Row) -> Chat:
-        return Chat(
-            chat_id=row[0], user_id=row[1], title=row[2],
-            created_at=self.decode_time(row[3]), updated_at=self.decode_time(row[4]),
-            message_count=int(row[5]),
-        )
+        chat_id, user_id, title, created_at, updated_at, count = row
+        decode = self.decode_time
+        return chat_from_row(chat_id, user_id, title, decode(created_at), decode(updated_at),
+                             int(count))
 
     # -- schema --------------------------------------------------------------------
 
