@@ -164,19 +164,12 @@ class SqliteAdapter(SqliteFormat):
         # In autocommit mode (memstore's own connection; isolation_level=None on yours) a
         # single statement is its own transaction, and it takes the write lock before it
         # reads, so the busy timeout applies as with BEGIN IMMEDIATE. Otherwise the driver
-        # may open a transaction itself: the general path.
+        # may open a transaction itself: the general path. (The lock is reentrant; holding
+        # it across the check keeps another thread's write from starting in between.)
         with self._lock:
-            if self.conn.in_transaction or self.conn.isolation_level is not None:
-                with self.writing() as cur:
-                    yield cur
-                return
-            cur = self.conn.cursor()
-            try:
+            alone = not self.conn.in_transaction and self.conn.isolation_level is None
+            with self.reading() if alone else self.writing() as cur:
                 yield cur
-            except sqlite3.Error as exc:
-                raise map_error(exc) from exc
-            finally:
-                cur.close()
 
     def _undo(self, cur: sqlite3.Cursor, joined: bool) -> None:
         try:
