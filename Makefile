@@ -37,8 +37,13 @@ services-stop:
 # starts its own with .ci/services.sh and .ci/turso-server.sh (stopped at the end).
 ROWS ?= 200000
 BACKENDS ?= sqlite,libsql,turso-file,turso-http,turso-ws,postgres,mysql,memory
-bench:
-	$(PY) -m bench --rows $(ROWS) --backends $(BACKENDS)
+bench: | .venv/bin/python
+	.venv/bin/python -m bench --rows $(ROWS) --backends $(BACKENDS)
+
+# A fresh checkout: `make bench` installs memstore and its drivers first (the servers it
+# needs are installed and started by .ci/services.sh and .ci/turso-server.sh).
+.venv/bin/python:
+	$(MAKE) install
 
 # Other libraries' chat histories on the same data; their packages go into a venv of
 # their own (bench/requirements-peers.txt), never into memstore's extras.
