@@ -271,3 +271,22 @@ def test_silent_mysql_fails_after_its_read_timeout(silent_port: int) -> None:
     with pytest.raises(memstore.BackendError, match="timed out"):
         memstore.connect(f"mysql://u:p@127.0.0.1:{silent_port}/db?read_timeout=2")
     assert 2 <= time.monotonic() - started < 7
+
+
+@pytest.mark.parametrize("scheme", ["http", "ws"])
+def test_silent_sqld_fails_after_the_request_timeout(silent_port: int, scheme: str) -> None:
+    # libsql-client waits on a hung server for ever over WebSocket (300 s over HTTP);
+    # memstore's own client gives every request ?timeout= seconds (30 by default), and
+    # its thread does not outlive the failed connect.
+    threads = threading.active_count()
+    started = time.monotonic()
+    with pytest.raises(memstore.BackendError, match="no answer from the server within 2 s"):
+        memstore.connect(f"{scheme}://127.0.0.1:{silent_port}?timeout=2")
+    assert 2 <= time.monotonic() - started < 7
+    assert threading.active_count() == threads
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf", "nan", ""])
+def test_a_bad_request_timeout_is_refused(value: str) -> None:
+    with pytest.raises(memstore.ValidationError, match="timeout must be a positive number"):
+        memstore.connect(f"http://127.0.0.1:1?timeout={value}")

@@ -17,10 +17,12 @@ is kept out of reprs, and scrubbed from any error message memstore builds.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import random
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -36,6 +38,10 @@ TOKEN_ENV = "TURSO_AUTH_TOKEN"
 # How long a call waits for another connection's lock (see _busy_wait), as long as
 # SQLite's busy timeout on the connections memstore opens itself.
 BUSY_TIMEOUT = 5.0  # seconds
+# How long a request to the server may take on a client memstore opened (URL ?timeout=).
+# libsql-client itself has none over WebSocket and aiohttp's 300 s over HTTP, so a hung
+# server would hold a call that long, or for ever.
+REQUEST_TIMEOUT = 30.0  # seconds
 T = TypeVar("T")
 
 
@@ -48,15 +54,17 @@ def from_url(url: str, tables: Mapping[str, str]) -> TursoAdapter:
     if parts.username or parts.password or parts.fragment:
         raise ValidationError("url", "a libSQL URL has no user, password or #fragment; "
                               "pass the token as ?authToken= or $TURSO_AUTH_TOKEN")
-    token, query = None, []
+    token, query, timeout = None, [], REQUEST_TIMEOUT
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key == "authToken":
             token = value or None
         elif key == "tls" and value in ("0", "1"):
             query.append(f"tls={value}")
+        elif key == "timeout":
+            timeout = _seconds(value)
         else:  # the key only: a value could be a secret in the wrong place
             raise ValidationError("url", f"unknown libSQL URL option {key!r}; "
-                                  "use authToken, or tls=0|1")
+                                  "use authToken, timeout=SECONDS, or tls=0|1")
     if scheme == "file":
         token = None  # a local file has no auth
     elif token is None:
@@ -65,14 +73,20 @@ def from_url(url: str, tables: Mapping[str, str]) -> TursoAdapter:
     where = url.split("?", 1)[0]
     bare = f"{where}?{'&'.join(query)}" if query else where
     errors = _client_errors()
+    client = _OnLoop(None, loop=_LoopThread(), timeout=timeout)
+
+    async def create() -> Any:  # on the loop: the client's session belongs to it
+        return libsql_client.create_client(bare, auth_token=token)
+
     try:
-        client = libsql_client.create_client_sync(bare, auth_token=token)
-    except libsql_client.LibsqlError as exc:
-        if exc.code.startswith("URL_"):
+        client.client = client.run(create)
+    except BaseException as exc:
+        client.close()
+        if isinstance(exc, libsql_client.LibsqlError) and exc.code.startswith("URL_"):
             raise ValidationError("url", _scrub(exc.explanation, token)) from None
-        raise _mapped(exc, token) from exc
-    except errors as exc:
-        raise _mapped(exc, token) from exc
+        if isinstance(exc, errors):
+            raise _mapped(exc, token) from exc
+        raise
     adapter = TursoAdapter(client, tables=tables, owned=True, where=where, secret=token)
     try:
         adapter.fetch("ping", {})
@@ -96,6 +110,16 @@ def from_connection(conn: Any, tables: Mapping[str, str]) -> SqlAdapter:
         return TursoAdapter(_OnLoop(conn), tables=tables, owned=False, where="a Client")
     raise ValidationError("target", "expected a libsql_client ClientSync or Client, or a "
                           f"libsql Connection; got {type(conn).__qualname__}")
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise ValidationError("url", f"timeout must be a positive number of seconds; got {value!r}")
+    return seconds
 
 
 def _client_errors() -> tuple[type[Exception], ...]:
@@ -143,23 +167,49 @@ def _named(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {f":{k}": v for k, v in params.items()} if params else None
 
 
+class _LoopThread:
+    """An event loop on a thread of memstore's own, for the client it opens from a URL (as
+    libsql-client's ClientSync runs one, but memstore's, so each request gets a deadline)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                        name="memstore-libsql-client")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
 class _OnLoop:
-    """A caller's async ``libsql_client.Client`` driven from memstore's synchronous API.
+    """An async ``libsql_client.Client`` driven from memstore's synchronous API, one call at
+    a time: the caller's (on the event loop it was created on), or memstore's own (on a
+    ``_LoopThread``, with ``timeout`` seconds for every request).
 
-    The client belongs to the event loop it was created on, so its coroutines run there;
-    memstore must then be called from another thread (``asyncio.to_thread``), since waiting
-    on the loop from the loop's own thread could never finish."""
+    A caller's client belongs to its event loop, so its coroutines run there; memstore must
+    then be called from another thread (``asyncio.to_thread``), since waiting on the loop
+    from the loop's own thread could never finish."""
 
-    def __init__(self, client: Any) -> None:
-        try:
-            self.loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise ValidationError(
-                "target", "an async libsql_client.Client must be passed to memstore.connect() "
-                "inside its running event loop; or pass a ClientSync") from None
+    def __init__(self, client: Any, *, loop: _LoopThread | None = None,
+                 timeout: float | None = None) -> None:
+        self.own = loop
+        if loop is not None:
+            self.loop = loop.loop
+        else:
+            try:
+                self.loop = asyncio.get_running_loop()
+            except RuntimeError:
+                raise ValidationError(
+                    "target", "an async libsql_client.Client must be passed to "
+                    "memstore.connect() inside its running event loop; or pass a "
+                    "ClientSync") from None
         self.client = client
+        self.timeout = timeout
+        self._lock = threading.Lock()
 
-    def _run(self, make: Any) -> Any:
+    def run(self, make: Callable[[], Any]) -> Any:
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -170,13 +220,32 @@ class _OnLoop:
                                 "`await asyncio.to_thread(mem.get_messages, chat_id)`")
         if not self.loop.is_running():
             raise MemstoreError("the event loop that owns the libsql_client.Client has stopped")
-        return asyncio.run_coroutine_threadsafe(make(), self.loop).result()
+        with self._lock:
+            # asyncio.TimeoutError: a name of the builtin TimeoutError from Python 3.11 on
+            work = make() if self.timeout is None else asyncio.wait_for(make(), self.timeout)
+            try:
+                return asyncio.run_coroutine_threadsafe(work, self.loop).result()
+            except asyncio.TimeoutError:
+                raise BackendError(
+                    f"no answer from the server within {self.timeout:g} s (URL option "
+                    "timeout=); a write may or may not have been applied",
+                    dialect="turso") from None
 
     def execute(self, stmt: Any, args: Any = None) -> Any:
-        return self._run(lambda: self.client.execute(stmt, args))
+        return self.run(lambda: self.client.execute(stmt, args))
 
     def batch(self, stmts: list[Any]) -> Any:
-        return self._run(lambda: self.client.batch(stmts))
+        return self.run(lambda: self.client.batch(stmts))
+
+    def close(self) -> None:
+        """Close memstore's own client and stop its thread (a caller's is theirs to close)."""
+        if self.own is None:
+            return
+        try:
+            if self.client is not None and self.loop.is_running():
+                self.run(self.client.close)
+        finally:
+            self.own.stop()
 
 
 class _Reader:
@@ -223,7 +292,7 @@ class TursoAdapter(SqliteFormat):
     def __init__(self, client: Any, *, tables: Mapping[str, str], owned: bool, where: str,
                  secret: str | None = None) -> None:
         super().__init__(tables)
-        self.client = client  # ClientSync, or _OnLoop around a Client; serialises calls
+        self.client = client  # ClientSync, or _OnLoop around a Client; one call at a time
         self.owned = owned
         self.where = where  # for repr: never the query string, which may hold the token
         self._secret = secret
