@@ -25,9 +25,8 @@ from pathlib import Path
 import pytest
 
 import memstore
-from tests.backends import IN_CI
+from tests import throwaway
 
-ROOT = Path(__file__).resolve().parent.parent
 BATCH = 3000
 # Servers this test restarted as its own children, stopped and reaped at the end.
 _restarted: list[subprocess.Popen[bytes]] = []
@@ -37,17 +36,7 @@ _restarted: list[subprocess.Popen[bytes]] = []
 def servers() -> Iterator[dict[str, str]]:
     state = Path(tempfile.mkdtemp(prefix="memstore-crash-")) / "services"
     state.parent.chmod(0o755)  # the servers run as their own system users
-    started = subprocess.run(["bash", str(ROOT / ".ci/services.sh"), "start", str(state)],
-                             capture_output=True, text=True, timeout=600)
-    if started.returncode != 0:
-        message = f"could not start throwaway servers: {started.stderr[-2000:]}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message + " (needs the binaries `make services` installs)")
-    env = {}
-    for line in started.stdout.splitlines():
-        key, _, value = line.removeprefix("export ").partition("=")
-        env[key] = value
+    env = throwaway.start("services.sh", state)
     try:
         yield env
     finally:
@@ -56,22 +45,12 @@ def servers() -> Iterator[dict[str, str]]:
         for daemon in _restarted:
             daemon.wait(timeout=120)  # reaped, or services.sh would wait on a zombie
         _restarted.clear()
-        subprocess.run(["bash", str(ROOT / ".ci/services.sh"), "stop", str(state)],
-                       capture_output=True, timeout=300)
+        throwaway.stop("services.sh", state)
         shutil.rmtree(state.parent, ignore_errors=True)
 
 
 def _pid(path: str) -> int:
     return int(Path(path).read_text().split()[0])
-
-
-def _wait(predicate: object, what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _alive(pid: int) -> bool:
@@ -104,7 +83,7 @@ def _kill_and_restart_postgres(env: dict[str, str]) -> None:
     for victim in [pid, *backends]:
         os.kill(victim, signal.SIGKILL)
     for victim in [pid, *backends]:
-        _wait(lambda v=victim: not _alive(v), "postgres to die")  # type: ignore[misc]
+        throwaway.wait(lambda v=victim: not _alive(v), "postgres to die")  # type: ignore[misc]
     # its backends exit once the postmaster is gone; pg_ctl refuses to start until then
     cmd = [os.path.join(env["MEMSTORE_TEST_PG_BIN"], "pg_ctl"), "start", "-w",
            "-D", env["MEMSTORE_TEST_PG_DATA"], "-l", env["MEMSTORE_TEST_PG_LOG"]]
@@ -120,17 +99,16 @@ def _kill_and_restart_postgres(env: dict[str, str]) -> None:
 def _kill_and_restart_mysql(env: dict[str, str]) -> None:
     pid = _pid(env["MEMSTORE_TEST_MYSQL_PIDFILE"])
     os.kill(pid, signal.SIGKILL)
-    _wait(lambda: not _alive(pid), "mariadbd to die")
+    throwaway.wait(lambda: not _alive(pid), "mariadbd to die")
     mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
     log = open(env["MEMSTORE_TEST_MYSQL_LOG"], "ab")  # noqa: SIM115 - owned by the daemon
     _restarted.append(subprocess.Popen(
         [mariadbd, f"--defaults-file={env['MEMSTORE_TEST_MYSQL_CNF']}"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True))
-    admin = shutil.which("mariadb-admin") or "mysqladmin"
-    _wait(lambda: subprocess.run([admin, f"--defaults-file={env['MEMSTORE_TEST_MYSQL_CNF']}",
-                                  "--connect-timeout=2", "ping"],
-                                 capture_output=True).returncode == 0,
-          "mariadbd to accept connections", seconds=120)
+    ping = [shutil.which("mariadb-admin") or "mysqladmin",
+            f"--defaults-file={env['MEMSTORE_TEST_MYSQL_CNF']}", "--connect-timeout=2", "ping"]
+    throwaway.wait(lambda: subprocess.run(ping, capture_output=True).returncode == 0,
+                   "mariadbd to accept connections", seconds=120)
 
 
 ACTIVE_INSERT = {
@@ -195,7 +173,7 @@ def test_server_killed_mid_batch(servers: dict[str, str], dialect: str) -> None:
             cur.execute(ACTIVE_INSERT[dialect])
             return bool(cur.fetchone()[0]) or not writer.is_alive()
 
-    _wait(insert_running, "the batch insert to be running")
+    throwaway.wait(insert_running, "the batch insert to be running")
     assert writer.is_alive(), "the batch finished before the kill; make BATCH larger"
     (_kill_and_restart_postgres if dialect == "postgres" else _kill_and_restart_mysql)(servers)
     writer.join(timeout=120)

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +23,8 @@ from pathlib import Path
 import pytest
 
 import memstore
-from tests.backends import IN_CI
+from tests import throwaway
 
-ROOT = Path(__file__).resolve().parent.parent
 BATCH = 9_000  # messages of 2,000 characters: ~18 MB, seconds of work for sqld
 # The sqld this test restarted as its own child: stopped and reaped by the fixture (the
 # script's stop would wait on the zombie).
@@ -36,17 +34,7 @@ _restarted: list[subprocess.Popen[bytes]] = []
 @pytest.fixture
 def sqld() -> Iterator[dict[str, str]]:
     state = Path(tempfile.mkdtemp(prefix="memstore-crash-sqld-")) / "turso"
-    started = subprocess.run(["bash", str(ROOT / ".ci/turso-server.sh"), "start", str(state)],
-                             capture_output=True, text=True, timeout=600)
-    if started.returncode != 0:
-        message = f"could not start a throwaway sqld: {started.stderr[-2000:]}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message + " (see .ci/turso-server.sh)")
-    env = {}
-    for line in started.stdout.splitlines():
-        key, _, value = line.removeprefix("export ").partition("=")
-        env[key] = value
+    env = throwaway.start("turso-server.sh", state)
     env["STATE"] = str(state)
     try:
         yield env
@@ -55,18 +43,8 @@ def sqld() -> Iterator[dict[str, str]]:
             daemon.terminate()
             daemon.wait(timeout=60)
         _restarted.clear()
-        subprocess.run(["bash", str(ROOT / ".ci/turso-server.sh"), "stop", str(state)],
-                       capture_output=True, timeout=120)
+        throwaway.stop("turso-server.sh", state)
         shutil.rmtree(state.parent, ignore_errors=True)
-
-
-def _wait(predicate: object, what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _answers(url: str) -> bool:
@@ -107,7 +85,7 @@ def test_sqld_killed_mid_batch(sqld: dict[str, str]) -> None:
     writer.start()
     # sqld is inside the transaction once its pages spill to the WAL (the batch is far
     # larger than SQLite's page cache).
-    _wait(lambda: _size(wal) > wal_before + 2_000_000 or not writer.is_alive(),
+    throwaway.wait(lambda: _size(wal) > wal_before + 2_000_000 or not writer.is_alive(),
           "the batch to reach sqld's WAL")
     assert writer.is_alive(), "the batch finished before the kill; make BATCH larger"
     os.killpg(pid, signal.SIGKILL)  # sqld leads its own process group (setsid)
@@ -121,7 +99,7 @@ def test_sqld_killed_mid_batch(sqld: dict[str, str]) -> None:
                                  stderr=subprocess.DEVNULL, start_new_session=True)
     _restarted.append(restarted)
     pid_file.write_text(str(restarted.pid))
-    _wait(lambda: _answers(base), "sqld to answer again", seconds=120)
+    throwaway.wait(lambda: _answers(base), "sqld to answer again", seconds=120)
 
     got = mem.get_messages("crash", limit=10_000)
     assert len(got) in (1, 1 + BATCH), f"partial batch: {len(got)} messages"
