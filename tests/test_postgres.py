@@ -28,6 +28,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 import memstore
+from tests import checks
 from tests.backend_postgres import SCHEMA, server_url, with_options
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -193,12 +194,7 @@ def test_a_failed_write_inside_the_callers_transaction_keeps_the_callers_work(
 def test_failed_batch_on_a_url_connection_leaves_nothing(ready: Scratch) -> None:
     refuse_boom(ready)
     with memstore.connect(ready.url()) as mem:
-        with pytest.raises(memstore.BackendError, match="boom refused"):
-            mem.save_messages("c", [{"role": "user", "content": str(i)} for i in range(5)]
-                              + [{"role": "user", "content": "boom"}])
-        assert mem.get_messages("c") == [] and mem.get_chat("c") is None
-        mem.save_message("c", "user", "works again")
-        assert len(mem.get_messages("c")) == 1
+        checks.failing_batch_leaves_nothing(mem)
 
 
 # -- round trips ------------------------------------------------------------------------

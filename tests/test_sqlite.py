@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import memstore
+from tests import checks
 
 FIXTURES = Path(__file__).parent / "fixtures"
 T = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -91,12 +92,7 @@ def test_failed_batch_on_own_connection_leaves_nothing(db: str) -> None:
     mem.adapter.conn.execute(  # type: ignore[attr-defined]
         """CREATE TRIGGER no_boom BEFORE INSERT ON conversation_messages
            WHEN NEW.content = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END""")
-    with pytest.raises(memstore.BackendError, match="boom refused"):
-        mem.save_messages("c", [{"role": "user", "content": str(i)} for i in range(5)]
-                          + [{"role": "user", "content": "boom"}])
-    assert mem.get_messages("c") == [] and mem.get_chat("c") is None
-    mem.save_message("c", "user", "works again")
-    assert len(mem.get_messages("c")) == 1
+    checks.failing_batch_leaves_nothing(mem)
 
 
 def test_reads_leave_no_transaction_open(db: str) -> None:

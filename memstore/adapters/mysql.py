@@ -349,16 +349,6 @@ class MysqlAdapter(SqlAdapter):
 
     # -- writes that need more than the generic sequence ----------------------------
 
-    def upsert_working_memory(
-        self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
-        content: str, updated_at: datetime,
-    ) -> None:
-        params = {"id": wm_id, "scope": scope, "chat_id": chat_id, "user_id": user_id,
-                  "content": content, "updated_at": self.encode_time(updated_at)}
-        with self.writing_one() as cur:
-            self._check_content("working_memory", [content], lambda i: "content")
-            self.run(cur, "upsert_working_memory", params)
-
     def save_messages(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
     ) -> list[int]:
@@ -366,7 +356,7 @@ class MysqlAdapter(SqlAdapter):
             return "content" if len(messages) == 1 else f"messages[{i}].content"
 
         with self.writing() as cur:
-            self._check_content("messages", [m.content for m in messages], where)
+            self.check_content("messages", [m.content for m in messages], where)
             ids = self._insert_messages(cur, chat_id, user_id, messages)
             self.run(cur, "touch_chat_for_messages", self.touch_params(chat_id, user_id, messages))
         return ids
@@ -409,7 +399,7 @@ class MysqlAdapter(SqlAdapter):
             ids += got
         return ids
 
-    def _check_content(self, key: str, contents: Sequence[str],
+    def check_content(self, key: str, contents: Sequence[str],
                        where: Callable[[int], str]) -> None:
         """Content larger than the actual column (a TS-created TEXT holds 65,535 bytes)
         is refused before anything is written, naming the field."""

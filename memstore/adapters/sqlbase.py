@@ -50,6 +50,13 @@ class SqlAdapter(Adapter):
         TRANSACTION and COMMIT are two more). By default, ``writing()``."""
         return self.writing()
 
+    def check_content(self, key: str, contents: Sequence[str],
+                      where: Callable[[int], str]) -> None:
+        """Refuse content the actual ``key`` table cannot hold, before anything is written
+        (``where(i)`` names the field of ``contents[i]``). Runs inside the write, where a
+        dialect has read its tables' shape. Nothing to check by default: the columns hold
+        what validate accepts."""
+
     @abstractmethod
     def encode_time(self, value: datetime) -> Any: ...
 
@@ -94,6 +101,7 @@ class SqlAdapter(Adapter):
         params = {"id": wm_id, "scope": scope, "chat_id": chat_id, "user_id": user_id,
                   "content": content, "updated_at": self.encode_time(updated_at)}
         with self.writing_one() as cur:
+            self.check_content("working_memory", [content], lambda i: "content")
             self.run(cur, "upsert_working_memory", params)
 
     def get_working_memory(self, wm_id: str) -> WorkingMemory | None:
