@@ -124,5 +124,5 @@ def _adapter_module(module: str, extra: str) -> Any:
         if exc.name and exc.name.startswith("memstore"):
             raise MemstoreError(f"the {module} backend is not available in this version") from exc
         raise MemstoreError(
-            f"the {module} backend needs its driver: pip install 'memstore[{extra}]' "
+            f"the {module} backend needs its driver: pip install 'memstore-sql[{extra}]' "
             f"(missing module {exc.name!r})") from exc
