@@ -1,17 +1,26 @@
 """memstore: persistent memory for AI agents in the SQL database you already run."""
 
-from .connect import connect
-from .errors import BackendError, MemstoreError, NotFoundError, SchemaError, ValidationError
+from .connect import connect, connect_async
+from .errors import (
+    BackendError,
+    ClosedError,
+    MemstoreError,
+    NotFoundError,
+    SchemaError,
+    ValidationError,
+)
 from .models import Chat, Message, WorkingMemory
-from .store import Memory
-from .validate import MAX_CONTENT_BYTES, MAX_INSTANT, MIN_INSTANT
+from .store import AsyncMemory, Memory
+from .validate import MAX_CONTENT_BYTES, MAX_INSTANT, MIN_INSTANT, now
 
 __all__ = [
     "MAX_CONTENT_BYTES",
     "MAX_INSTANT",
     "MIN_INSTANT",
+    "AsyncMemory",
     "BackendError",
     "Chat",
+    "ClosedError",
     "Memory",
     "MemstoreError",
     "Message",
@@ -20,5 +29,7 @@ __all__ = [
     "ValidationError",
     "WorkingMemory",
     "connect",
+    "connect_async",
+    "now",
 ]
 __version__ = "0.1.0"

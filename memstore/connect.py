@@ -6,6 +6,7 @@ missing driver is reported only when its backend is asked for.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
 import sqlite3
@@ -15,11 +16,12 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import sqlfiles
-from .adapters.base import Adapter
-from .adapters.inmemory import InMemoryAdapter
-from .adapters.sqlite import SYNCHRONOUS_MODES, SqliteAdapter
+from . import validate as v
+from .adapters.inmemory import InMemoryDialect, NoRunner
+from .adapters.sqlite import SYNCHRONOUS_MODES, SqliteDialect, SqliteRunner
+from .adapters.threaded import ThreadedRunner
 from .errors import MemstoreError, ValidationError
-from .store import Clock, Memory
+from .store import AsyncMemory, Clock, Memory
 
 DEFAULT_URL = "sqlite:///memstore.db"
 
@@ -60,27 +62,88 @@ def connect(
     ``clock`` replaces the current-time source (tests); it must return aware datetimes.
     """
     resolved = sqlfiles.resolve_tables(tables)
+    target = _default(target)
+    if isinstance(target, str):
+        scheme = _scheme(target)
+        if scheme == "memory":
+            return Memory(InMemoryDialect(), NoRunner(), clock=clock)
+        if scheme == "sqlite":
+            dialect = SqliteDialect(resolved)
+            return Memory(dialect, _sqlite_from_url(dialect, target), clock=clock)
+        dialect, runner = _module_for_url(scheme).from_url(target, resolved)
+    elif isinstance(target, sqlite3.Connection):
+        dialect = SqliteDialect(resolved)
+        runner = SqliteRunner(dialect, target)
+    else:
+        dialect, runner = _module_for_connection(target).from_connection(target, resolved)
+    return Memory(dialect, runner, clock=clock)
+
+
+async def connect_async(
+    target: str | Any | None = None, *, tables: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+) -> AsyncMemory:
+    """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``.
+
+    The same targets as :func:`connect`, plus the async objects of the drivers that have
+    them: a ``psycopg.AsyncConnection`` or ``psycopg_pool.AsyncConnectionPool``, and an
+    async ``libsql_client.Client``. PostgreSQL and libsql-client URLs open the native async
+    driver; SQLite and MySQL run their blocking driver on a thread of the ``AsyncMemory``'s
+    own (README, "Async").
+    """
+    resolved = sqlfiles.resolve_tables(tables)
+    target = _default(target)
+    if isinstance(target, str):
+        scheme = _scheme(target)
+        if scheme == "memory":
+            return AsyncMemory(InMemoryDialect(), NoRunner(), clock=clock)
+        if scheme == "sqlite":
+            dialect = SqliteDialect(resolved)
+            sync = await asyncio.to_thread(_sqlite_from_url, dialect, target)
+            return AsyncMemory(dialect, ThreadedRunner(sync, name="memstore-sqlite"),
+                               clock=clock)
+        dialect, runner = await _module_for_url(scheme).async_from_url(target, resolved)
+    elif isinstance(target, sqlite3.Connection):
+        dialect = SqliteDialect(resolved)
+        runner = ThreadedRunner(SqliteRunner(dialect, target), name="memstore-sqlite")
+    else:
+        dialect, runner = await _module_for_connection(target).async_from_connection(
+            target, resolved)
+    return AsyncMemory(dialect, runner, clock=clock)
+
+
+def _default(target: str | Any | None) -> str | Any:
     if target is None:
-        target = os.environ.get("MEMSTORE_URL") or DEFAULT_URL
-    adapter = (_from_url(target, resolved) if isinstance(target, str)
-               else _from_connection(target, resolved))
-    return Memory(adapter, clock=clock)
+        return os.environ.get("MEMSTORE_URL") or DEFAULT_URL
+    return target
 
 
-def _from_url(url: str, tables: dict[str, str]) -> Adapter:
+def _scheme(url: str) -> str:
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme == "memory":
-        return InMemoryAdapter()
-    if scheme == "sqlite":
-        return _sqlite_from_url(url, tables)
-    if scheme not in SCHEMES:
+    if scheme not in ("memory", "sqlite", *SCHEMES):
         known = ", ".join(sorted({"sqlite", "memory", *SCHEMES}))
-        raise ValidationError("url", f"unknown scheme {scheme or '(none)'!r}; use one of {known}")
+        raise ValidationError("url", f"unknown scheme {scheme or '(none)'!r}; use one of {known}"
+                              + _did_you_mean(url))
+    return scheme
+
+
+def _did_you_mean(url: str) -> str:
+    """A hint for the usual slips: a bare path, ``:memory:``, a missing colon."""
+    if url == ":memory:":
+        return "; for an in-memory SQLite database use sqlite://, for memstore's " \
+            "in-process store memory://"
+    if url.startswith("sqlite//") or url.endswith((".db", ".sqlite", ".sqlite3")):
+        path = url.split("//", 1)[-1]
+        return f"; did you mean sqlite:///{path}?"
+    return ""
+
+
+def _module_for_url(scheme: str) -> Any:
     module, extra = SCHEMES[scheme]
-    return _adapter_module(module, extra).from_url(url, tables)  # type: ignore[no-any-return]
+    return _adapter_module(module, extra)
 
 
-def _sqlite_from_url(url: str, tables: dict[str, str]) -> SqliteAdapter:
+def _sqlite_from_url(dialect: SqliteDialect, url: str) -> SqliteRunner:
     parts = urlsplit(url)
     # sqlite:///rel.db -> "rel.db"; sqlite:////abs.db -> "/abs.db"; sqlite:// -> memory
     path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
@@ -91,27 +154,22 @@ def _sqlite_from_url(url: str, tables: dict[str, str]) -> SqliteAdapter:
     synchronous = options.pop("synchronous", "NORMAL").upper()
     if synchronous not in SYNCHRONOUS_MODES:
         raise ValidationError("url", f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
-    try:
-        busy_timeout = float(options.pop("busy_timeout", "5"))
-    except ValueError:
-        raise ValidationError("url", "busy_timeout must be a number of seconds") from None
+    busy_timeout = v.seconds("url", options.pop("busy_timeout", "5"), what="busy_timeout")
     if options:
         raise ValidationError("url", f"unknown sqlite options {sorted(options)}; "
                               "use synchronous or busy_timeout")
-    return SqliteAdapter.open(path or ":memory:", tables=tables, synchronous=synchronous,
-                              busy_timeout=busy_timeout)
+    return SqliteRunner.open(dialect, path or ":memory:", synchronous=synchronous,
+                             busy_timeout=busy_timeout)
 
 
-def _from_connection(conn: Any, tables: dict[str, str]) -> Adapter:
-    if isinstance(conn, sqlite3.Connection):
-        return SqliteAdapter(conn, tables=tables)
+def _module_for_connection(conn: Any) -> Any:
     package = type(conn).__module__.split(".", 1)[0]
     libsql = sys.modules.get("libsql")
     if package == "builtins" and libsql is not None and isinstance(conn, libsql.Connection):
         package = "libsql"  # the libsql driver's compiled classes report module "builtins"
     if package in CONNECTION_PACKAGES:
         module = CONNECTION_PACKAGES[package]
-        return _adapter_module(module, module).from_connection(conn, tables)  # type: ignore[no-any-return]
+        return _adapter_module(module, module)
     raise ValidationError(
         "target", f"expected a URL or a sqlite3, psycopg, pymysql or libsql connection; "
         f"got {type(conn).__module__}.{type(conn).__qualname__}")

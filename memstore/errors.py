@@ -52,3 +52,11 @@ class BackendError(MemstoreError):
     def __init__(self, message: str, *, dialect: str = "") -> None:
         self.dialect = dialect
         super().__init__(f"{dialect}: {message}" if dialect else message)
+
+
+class ClosedError(MemstoreError):
+    """The ``Memory`` or ``AsyncMemory`` was closed; every call on it raises this, on every
+    backend, before touching the database."""
+
+    def __init__(self, kind: str = "Memory") -> None:
+        super().__init__(f"this {kind} is closed; open a new one with memstore.connect()")

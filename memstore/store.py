@@ -1,6 +1,10 @@
-"""``Memory``: the public API. It validates every input, then calls the adapter.
+"""``Memory`` and ``AsyncMemory``: the public API, twins that cannot drift.
 
-This module holds the rules (ids, defaults, what a search matches); it holds no SQL.
+``Operations`` holds every operation once: it validates every input (before any SQL runs)
+and returns the dialect's plan for it (see ``memstore.plan``). ``Memory`` drives the plan
+with a blocking runner, ``AsyncMemory`` awaits an async one; each public method is the
+same two lines in both. This module holds the rules (ids, defaults, what a search
+matches); it holds no SQL.
 """
 
 from __future__ import annotations
@@ -8,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from . import validate as v
-from .adapters.base import Adapter
-from .errors import ValidationError
+from .adapters.base import AsyncRunner, Dialect, Runner
+from .errors import ClosedError, ValidationError
 from .models import Chat, Message, NewMessage, WorkingMemory, message_from_row
+from .plan import Plan, arun, run
+
+T = TypeVar("T")
 
 Clock = Callable[[], datetime]
 
@@ -48,89 +55,74 @@ def _item_field(field: str, index: int, inner: str) -> str:
     return outer or inner or "message"
 
 
-class Memory:
-    """An agent's memory in one database. Create it with :func:`memstore.connect`."""
+class Operations:
+    """Every operation once: validation, then the dialect's plan. Shared by ``Memory`` and
+    ``AsyncMemory``, which only drive the plans."""
 
-    def __init__(self, adapter: Adapter, *, clock: Clock | None = None) -> None:
-        self._adapter = adapter
+    def __init__(self, dialect: Dialect, *, clock: Clock | None = None) -> None:
+        self._dialect = dialect
         self._clock = clock or v.now_utc
+        self._closed = False
 
     @property
     def dialect(self) -> str:
-        return self._adapter.dialect
-
-    @property
-    def adapter(self) -> Adapter:
-        return self._adapter
+        return self._dialect.dialect
 
     def _now(self) -> datetime:
         now = self._clock()
         # memstore's own clock is in range and in ms by construction; a given one is checked.
         return now if self._clock is v.now_utc else v.instant("clock", now)
 
+    def _check_open(self) -> None:
+        # One behaviour after close() on every backend: memstore's own check, before any
+        # driver is touched (drivers differ: some reconnect, some raise their own errors).
+        if self._closed:
+            raise ClosedError(type(self).__name__)
+
     # -- schema ------------------------------------------------------------------
 
-    def init_schema(self) -> None:
-        """Create the tables and indexes that are missing. Safe to run any number of times."""
-        self._adapter.init_schema()
+    def _init_schema(self) -> Plan[None]:
+        return self._dialect.init_schema()
 
-    def doctor(self) -> list[str]:
-        """What is wrong with the tables, columns and indexes; an empty list when healthy."""
-        return self._adapter.doctor()
+    def _doctor(self) -> Plan[list[str]]:
+        return self._dialect.doctor()
 
     # -- working memory ----------------------------------------------------------
 
-    def update_working_memory(
-        self, *, scope: str, content: Any, chat_id: str | None = None,
-        user_id: str | None = None,
-    ) -> None:
-        """Replace the working memory of a chat or a user in one atomic upsert."""
+    def _update_working_memory(
+        self, scope: str, content: Any, chat_id: str | None, user_id: str | None,
+    ) -> Plan[None]:
         scope = v.scope("scope", scope)
         chat_id = v.optional_ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
         wm_id, _ = working_memory_id(scope, chat_id, user_id)
         text = v.content("content", content)
-        self._adapter.upsert_working_memory(wm_id, scope, chat_id, user_id, text, self._now())
+        return self._dialect.upsert_working_memory(wm_id, scope, chat_id, user_id, text,
+                                                   self._now())
 
-    def get_working_memory(
-        self, *, scope: str, chat_id: str | None = None, user_id: str | None = None
-    ) -> WorkingMemory | None:
+    def _get_working_memory(
+        self, scope: str, chat_id: str | None, user_id: str | None
+    ) -> Plan[WorkingMemory | None]:
         scope = v.scope("scope", scope)
         chat_id = v.optional_ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
         wm_id, _ = working_memory_id(scope, chat_id, user_id)
-        return self._adapter.get_working_memory(wm_id)
+        return self._dialect.get_working_memory(wm_id)
 
     # -- messages ----------------------------------------------------------------
-
-    def save_message(
-        self, chat_id: str, role: str, content: Any, *, user_id: str | None = None,
-        timestamp: datetime | None = None,
-    ) -> Message:
-        """Append one message; the chat row is created or updated in the same transaction."""
-        item = {"role": role, "content": content, "timestamp": timestamp}
-        return self._save(chat_id, [item], user_id, field="")[0]
-
-    def save_messages(
-        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
-        user_id: str | None = None,
-    ) -> list[Message]:
-        """Append messages in order, all or nothing, in one transaction. Each item is a
-        mapping with ``role``, ``content`` and optionally ``timestamp``; messages without a
-        timestamp get the same current instant and keep their order by id."""
-        return self._save(chat_id, messages, user_id, field="messages")
 
     def _save(
         self, chat_id: str, messages: Iterable[Mapping[str, Any]], user_id: str | None,
         field: str,
-    ) -> list[Message]:
+    ) -> Plan[list[Message]]:
         """Validate every message (error fields ``role`` for one message, ``messages[3].role``
-        for a batch), then write them all in one adapter call."""
+        for a batch), then write them all in one transaction."""
         chat_id = v.ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
-        items = list(messages) if not isinstance(messages, (str, bytes, Mapping)) else None
-        if items is None:
-            raise ValidationError("messages", "must be a list of mappings")
+        if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Iterable):
+            raise ValidationError("messages", "must be a list of mappings; got "
+                                  + type(messages).__name__)
+        items = list(messages)
         if not items:
             raise ValidationError("messages", "must not be empty")
         if len(items) > v.MAX_BATCH:
@@ -144,30 +136,28 @@ class Memory:
             except ValidationError as exc:
                 # Field names are built only here: this loop runs once per message.
                 raise ValidationError(_item_field(field, i, exc.field), exc.reason) from None
-        ids = self._adapter.save_messages(chat_id, user_id, batch)
+        return self._saved(chat_id, user_id, batch)
+
+    def _saved(self, chat_id: str, user_id: str | None,
+               batch: list[NewMessage]) -> Plan[list[Message]]:
+        ids = yield from self._dialect.save_messages(chat_id, user_id, batch)
         return [message_from_row(i, chat_id, user_id, m.role, m.content, m.timestamp)
                 for i, m in zip(ids, batch, strict=True)]
 
-    def get_messages(
-        self, chat_id: str, *, user_id: str | None = None, limit: int = 100
-    ) -> list[Message]:
-        """The newest ``limit`` messages of the chat, oldest first. Equal timestamps keep
-        insertion order. With ``user_id``, that user's messages and those with no user."""
+    def _get_messages(
+        self, chat_id: str, user_id: str | None, limit: int
+    ) -> Plan[list[Message]]:
         chat_id = v.ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
         limit = v.limit("limit", limit)
-        return self._adapter.last_messages(chat_id, user_id, limit)
+        return self._dialect.last_messages(chat_id, user_id, limit)
 
     # -- chats -------------------------------------------------------------------
 
-    def save_chat(
-        self, chat_id: str, *, user_id: str | None = None, title: str | None = None,
-        created_at: datetime | None = None, updated_at: datetime | None = None,
-        message_count: int | None = None,
-    ) -> None:
-        """Create or update a chat row. ``None`` keeps what is stored (``user_id``,
-        ``title``, ``message_count``); ``created_at`` is only set when the row is new;
-        ``updated_at`` defaults to now."""
+    def _save_chat(
+        self, chat_id: str, user_id: str | None, title: str | None,
+        created_at: datetime | None, updated_at: datetime | None, message_count: int | None,
+    ) -> Plan[None]:
         chat_id = v.ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
         if title is not None:
@@ -180,10 +170,122 @@ class Memory:
             now = self._now()
             created = created or now
             updated = updated or now
-        self._adapter.save_chat(chat_id, user_id, title, created, updated, message_count)
+        return self._dialect.save_chat(chat_id, user_id, title, created, updated,
+                                       message_count)
+
+    def _get_chat(self, chat_id: str) -> Plan[Chat | None]:
+        return self._dialect.get_chat(v.ident("chat_id", chat_id))
+
+    def _get_chats(
+        self, user_id: str | None, search: str | None, limit: int
+    ) -> Plan[list[Chat]]:
+        user_id = v.optional_ident("user_id", user_id)
+        limit = v.limit("limit", limit)
+        if search is not None:
+            search = v.text("search", search, max_chars=v.MAX_SEARCH_CHARS)
+        if not search:
+            return self._dialect.list_chats(user_id, limit)
+        return self._dialect.search_chats(user_id, title_matcher(search), limit)
+
+    def _update_chat_title(self, chat_id: str, title: str) -> Plan[None]:
+        chat_id = v.ident("chat_id", chat_id)
+        title = v.title("title", title)
+        return self._dialect.rename_chat(chat_id, title, self._now())
+
+    def _delete_chat(self, chat_id: str) -> Plan[bool]:
+        return self._dialect.delete_chat(v.ident("chat_id", chat_id))
+
+    def _delete_user(self, user_id: str) -> Plan[None]:
+        return self._dialect.delete_user(v.ident("user_id", user_id))
+
+    def __repr__(self) -> str:
+        return f"<memstore.{type(self).__name__} dialect={self.dialect}>"
+
+
+class Memory(Operations):
+    """An agent's memory in one database, blocking calls. Create it with
+    :func:`memstore.connect`. One ``Memory`` may be shared by threads."""
+
+    def __init__(self, dialect: Dialect, runner: Runner, *, clock: Clock | None = None) -> None:
+        super().__init__(dialect, clock=clock)
+        self._runner = runner
+
+    @property
+    def adapter(self) -> Any:
+        """The runner: the driver side (its connection), for tools and tests."""
+        return self._runner
+
+    def _run(self, plan: Plan[T]) -> T:
+        self._check_open()
+        return run(plan, self._runner.execute)
+
+    # -- schema ------------------------------------------------------------------
+
+    def init_schema(self) -> None:
+        """Create the tables and indexes that are missing. Safe to run any number of times."""
+        return self._run(self._init_schema())
+
+    def doctor(self) -> list[str]:
+        """What is wrong with the tables, columns and indexes; an empty list when healthy."""
+        return self._run(self._doctor())
+
+    # -- working memory ----------------------------------------------------------
+
+    def update_working_memory(
+        self, *, scope: str, content: Any, chat_id: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        """Replace the working memory of a chat or a user in one atomic upsert."""
+        return self._run(self._update_working_memory(scope, content, chat_id, user_id))
+
+    def get_working_memory(
+        self, *, scope: str, chat_id: str | None = None, user_id: str | None = None
+    ) -> WorkingMemory | None:
+        """The working memory of a chat or a user; None if there is none."""
+        return self._run(self._get_working_memory(scope, chat_id, user_id))
+
+    # -- messages ----------------------------------------------------------------
+
+    def save_message(
+        self, chat_id: str, role: str, content: Any, *, user_id: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> Message:
+        """Append one message; the chat row is created or updated in the same transaction."""
+        item = {"role": role, "content": content, "timestamp": timestamp}
+        return self._run(self._save(chat_id, [item], user_id, field=""))[0]
+
+    def save_messages(
+        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        user_id: str | None = None,
+    ) -> list[Message]:
+        """Append messages in order, all or nothing, in one transaction. Each item is a
+        mapping with ``role``, ``content`` and optionally ``timestamp``; messages without a
+        timestamp get the same current instant and keep their order by id."""
+        return self._run(self._save(chat_id, messages, user_id, field="messages"))
+
+    def get_messages(
+        self, chat_id: str, *, user_id: str | None = None, limit: int = 100
+    ) -> list[Message]:
+        """The newest ``limit`` messages of the chat, oldest first. Equal timestamps keep
+        insertion order. With ``user_id``, that user's messages and those with no user."""
+        return self._run(self._get_messages(chat_id, user_id, limit))
+
+    # -- chats -------------------------------------------------------------------
+
+    def save_chat(
+        self, chat_id: str, *, user_id: str | None = None, title: str | None = None,
+        created_at: datetime | None = None, updated_at: datetime | None = None,
+        message_count: int | None = None,
+    ) -> None:
+        """Create or update a chat row. ``None`` keeps what is stored (``user_id``,
+        ``title``, ``message_count``); ``created_at`` is only set when the row is new;
+        ``updated_at`` defaults to now."""
+        return self._run(self._save_chat(chat_id, user_id, title, created_at, updated_at,
+                                         message_count))
 
     def get_chat(self, chat_id: str) -> Chat | None:
-        return self._adapter.get_chat(v.ident("chat_id", chat_id))
+        """The chat row; None if there is none."""
+        return self._run(self._get_chat(chat_id))
 
     def get_chats(
         self, *, user_id: str | None = None, search: str | None = None, limit: int = 100
@@ -191,37 +293,32 @@ class Memory:
         """Chats, most recently updated first (ties by chat_id). ``search`` keeps the chats
         whose title contains it, ignoring case (Unicode case folding); ``%`` and ``_`` are
         ordinary characters. Without ``user_id``, every user's chats."""
-        user_id = v.optional_ident("user_id", user_id)
-        limit = v.limit("limit", limit)
-        if search is not None:
-            search = v.text("search", search, max_chars=v.MAX_SEARCH_CHARS)
-        if not search:
-            return self._adapter.list_chats(user_id, limit)
-        return self._adapter.search_chats(user_id, title_matcher(search), limit)
+        return self._run(self._get_chats(user_id, search, limit))
 
     def update_chat_title(self, chat_id: str, title: str) -> None:
         """Set the title and move ``updated_at`` to now; creates the chat if it is missing
         (as the TS provider does)."""
-        chat_id = v.ident("chat_id", chat_id)
-        title = v.title("title", title)
-        self._adapter.rename_chat(chat_id, title, self._now())
+        return self._run(self._update_chat_title(chat_id, title))
 
     def delete_chat(self, chat_id: str) -> bool:
         """Delete the chat row, its messages and its chat-scope working memory, in one
         transaction. True if the chat or any of its messages existed."""
-        return self._adapter.delete_chat(v.ident("chat_id", chat_id))
+        return self._run(self._delete_chat(chat_id))
 
     def delete_user(self, user_id: str) -> None:
         """Delete everything of a user in one transaction: their chats with all messages and
         chat-scope working memory, their user-scope working memory, and their messages in
         other users' chats (whose ``message_count`` goes down accordingly)."""
-        self._adapter.delete_user(v.ident("user_id", user_id))
+        return self._run(self._delete_user(user_id))
 
     # -- lifetime ----------------------------------------------------------------
 
     def close(self) -> None:
-        """Close what memstore opened. A connection you passed in stays open."""
-        self._adapter.close()
+        """Close what memstore opened (a connection you passed in stays open). Every later
+        call raises ``ClosedError``; closing again does nothing."""
+        if not self._closed:
+            self._closed = True
+            self._runner.close()
 
     def __enter__(self) -> Memory:
         return self
@@ -232,5 +329,133 @@ class Memory:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"<memstore.Memory dialect={self.dialect}>"
+
+class AsyncMemory(Operations):
+    """An agent's memory in one database, awaitable calls: every method of ``Memory`` with
+    the same arguments, results and errors. Create it with :func:`memstore.connect_async`.
+    One ``AsyncMemory`` may be shared by tasks, and by threads that each run an event loop
+    (where the driver allows; see the README)."""
+
+    def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
+                 clock: Clock | None = None) -> None:
+        super().__init__(dialect, clock=clock)
+        self._runner = runner
+
+    @property
+    def adapter(self) -> Any:
+        """The runner: the driver side (its connection), for tools and tests."""
+        return self._runner
+
+    async def _run(self, plan: Plan[T]) -> T:
+        self._check_open()
+        return await arun(plan, self._runner.execute)
+
+    # -- schema ------------------------------------------------------------------
+
+    async def init_schema(self) -> None:
+        """Create the tables and indexes that are missing. Safe to run any number of times."""
+        return await self._run(self._init_schema())
+
+    async def doctor(self) -> list[str]:
+        """What is wrong with the tables, columns and indexes; an empty list when healthy."""
+        return await self._run(self._doctor())
+
+    # -- working memory ----------------------------------------------------------
+
+    async def update_working_memory(
+        self, *, scope: str, content: Any, chat_id: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        """Replace the working memory of a chat or a user in one atomic upsert."""
+        return await self._run(self._update_working_memory(scope, content, chat_id, user_id))
+
+    async def get_working_memory(
+        self, *, scope: str, chat_id: str | None = None, user_id: str | None = None
+    ) -> WorkingMemory | None:
+        """The working memory of a chat or a user; None if there is none."""
+        return await self._run(self._get_working_memory(scope, chat_id, user_id))
+
+    # -- messages ----------------------------------------------------------------
+
+    async def save_message(
+        self, chat_id: str, role: str, content: Any, *, user_id: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> Message:
+        """Append one message; the chat row is created or updated in the same transaction."""
+        item = {"role": role, "content": content, "timestamp": timestamp}
+        return (await self._run(self._save(chat_id, [item], user_id, field="")))[0]
+
+    async def save_messages(
+        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        user_id: str | None = None,
+    ) -> list[Message]:
+        """Append messages in order, all or nothing, in one transaction. Each item is a
+        mapping with ``role``, ``content`` and optionally ``timestamp``; messages without a
+        timestamp get the same current instant and keep their order by id."""
+        return await self._run(self._save(chat_id, messages, user_id, field="messages"))
+
+    async def get_messages(
+        self, chat_id: str, *, user_id: str | None = None, limit: int = 100
+    ) -> list[Message]:
+        """The newest ``limit`` messages of the chat, oldest first. Equal timestamps keep
+        insertion order. With ``user_id``, that user's messages and those with no user."""
+        return await self._run(self._get_messages(chat_id, user_id, limit))
+
+    # -- chats -------------------------------------------------------------------
+
+    async def save_chat(
+        self, chat_id: str, *, user_id: str | None = None, title: str | None = None,
+        created_at: datetime | None = None, updated_at: datetime | None = None,
+        message_count: int | None = None,
+    ) -> None:
+        """Create or update a chat row. ``None`` keeps what is stored (``user_id``,
+        ``title``, ``message_count``); ``created_at`` is only set when the row is new;
+        ``updated_at`` defaults to now."""
+        return await self._run(self._save_chat(chat_id, user_id, title, created_at, updated_at,
+                                         message_count))
+
+    async def get_chat(self, chat_id: str) -> Chat | None:
+        """The chat row; None if there is none."""
+        return await self._run(self._get_chat(chat_id))
+
+    async def get_chats(
+        self, *, user_id: str | None = None, search: str | None = None, limit: int = 100
+    ) -> list[Chat]:
+        """Chats, most recently updated first (ties by chat_id). ``search`` keeps the chats
+        whose title contains it, ignoring case (Unicode case folding); ``%`` and ``_`` are
+        ordinary characters. Without ``user_id``, every user's chats."""
+        return await self._run(self._get_chats(user_id, search, limit))
+
+    async def update_chat_title(self, chat_id: str, title: str) -> None:
+        """Set the title and move ``updated_at`` to now; creates the chat if it is missing
+        (as the TS provider does)."""
+        return await self._run(self._update_chat_title(chat_id, title))
+
+    async def delete_chat(self, chat_id: str) -> bool:
+        """Delete the chat row, its messages and its chat-scope working memory, in one
+        transaction. True if the chat or any of its messages existed."""
+        return await self._run(self._delete_chat(chat_id))
+
+    async def delete_user(self, user_id: str) -> None:
+        """Delete everything of a user in one transaction: their chats with all messages and
+        chat-scope working memory, their user-scope working memory, and their messages in
+        other users' chats (whose ``message_count`` goes down accordingly)."""
+        return await self._run(self._delete_user(user_id))
+
+    # -- lifetime ----------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close what memstore opened (a connection or pool you passed in stays open).
+        Every later call raises ``ClosedError``; closing again does nothing."""
+        if not self._closed:
+            self._closed = True
+            await self._runner.aclose()
+
+    async def __aenter__(self) -> AsyncMemory:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -7,11 +7,13 @@ message that says how to start it.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import itertools
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,7 @@ def require_env(var: str, backend: str) -> str:
 
 
 _scratch = Path(tempfile.mkdtemp(prefix="memstore-tests-"))
+atexit.register(shutil.rmtree, _scratch, ignore_errors=True)  # gone after the run
 _counter = itertools.count()
 
 
@@ -50,15 +53,28 @@ def _memory(clock: Clock | None) -> memstore.Memory:
     return memstore.connect("memory://", clock=clock)
 
 
+async def _sqlite_async(clock: Clock | None) -> memstore.AsyncMemory:
+    path = _scratch / f"t{next(_counter)}.db"
+    mem = await memstore.connect_async(f"sqlite:///{path}", clock=clock)
+    await mem.init_schema()
+    return mem
+
+
+async def _memory_async(clock: Clock | None) -> memstore.AsyncMemory:
+    return await memstore.connect_async("memory://", clock=clock)
+
+
 @dataclass(frozen=True)
 class Backend:
     name: str
     open: Callable[[Clock | None], memstore.Memory]  # a fresh store with empty tables
+    # The same, through AsyncMemory (awaited on the caller's event loop).
+    open_async: Callable[[Clock | None], Awaitable[memstore.AsyncMemory]] | None = None
 
 
 BACKENDS: dict[str, Backend] = {
-    "memory": Backend("memory", _memory),
-    "sqlite": Backend("sqlite", _sqlite),
+    "memory": Backend("memory", _memory, _memory_async),
+    "sqlite": Backend("sqlite", _sqlite, _sqlite_async),
 }
 
 # Each further backend lives in tests/backend_<name>.py and defines ``BACKEND``; it must

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import memstore
+from tests.async_bridge import open_blocking
 from tests.backends import BACKENDS, Backend
 
 
@@ -15,9 +16,16 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return BACKENDS[request.param]
 
 
+@pytest.fixture(params=["sync", "async"])
+def api(request: pytest.FixtureRequest) -> str:
+    """Which API a shared test goes through: Memory, or AsyncMemory awaited on a loop of
+    its own (tests/async_bridge.py), with the same assertions."""
+    return str(request.param)
+
+
 @pytest.fixture
-def mem(backend: Backend) -> Iterator[memstore.Memory]:
-    m = backend.open(None)
+def mem(backend: Backend, api: str) -> Iterator[Any]:
+    m: Any = backend.open(None) if api == "sync" else open_blocking(backend.open_async, None)
     try:
         yield m
     finally:

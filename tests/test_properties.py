@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 import memstore
+from tests.async_bridge import open_blocking
 from tests.backends import Backend
 from tests.model import HIGH, LOW, Expected, Model
 
@@ -101,12 +102,14 @@ def as_tuple(obj: Any, idmap: dict[int, int]) -> Any:
 
 class MemstoreMachine(RuleBasedStateMachine):
     backend: Backend
+    api: str  # "sync": Memory; "async": AsyncMemory, awaited (tests/async_bridge.py)
 
     def __init__(self) -> None:
         super().__init__()
         self.clock = Clock()
         self.model = Model(now=T0)
-        self.mem = self.backend.open(self.clock)
+        self.mem: Any = (self.backend.open(self.clock) if self.api == "sync"
+                         else open_blocking(self.backend.open_async, self.clock))
         self.idmap: dict[int, int] = {}  # backend message id -> model message id
 
     def teardown(self) -> None:
@@ -233,8 +236,10 @@ class MemstoreMachine(RuleBasedStateMachine):
         self.same(lambda: self.model.delete_user(user_id), lambda: self.mem.delete_user(user_id))
 
 
-def test_backend_matches_reference_model(backend: Backend) -> None:
-    machine = type(f"Machine_{backend.name}", (MemstoreMachine,), {"backend": backend})
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_backend_matches_reference_model(backend: Backend, api: str) -> None:
+    machine = type(f"Machine_{backend.name}_{api}", (MemstoreMachine,),
+                   {"backend": backend, "api": api})
     examples = max(1, int(EXAMPLES.get(backend.name, 100) * EXAMPLES_SCALE))
     run_state_machine_as_test(machine, settings=settings(
         max_examples=examples, stateful_step_count=25, deadline=None,

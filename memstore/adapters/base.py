@@ -1,7 +1,14 @@
-"""The Adapter contract: what a dialect must provide to the Memory API.
+"""What a backend provides to ``Memory`` and ``AsyncMemory``.
 
-Inputs arriving here are already validated; adapters never re-check business rules.
-Instants are aware UTC datetimes with millisecond precision.
+A backend is two parts:
+
+* a ``Dialect``: I/O-free. Each operation is a plan (see ``memstore.plan``) that picks the
+  dialect's named statements, binds and encodes their parameters, and maps the rows it
+  receives to models. Inputs arriving here are already validated; a dialect never
+  re-checks business rules. Instants are aware UTC datetimes with millisecond precision.
+* a runner per API: ``Runner.execute(unit)`` (blocking) and ``AsyncRunner.execute(unit)``
+  (awaitable) run one unit on the driver under the transaction rule and map driver errors
+  to memstore errors. They hold no business logic.
 """
 
 from __future__ import annotations
@@ -9,70 +16,89 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any, Protocol
 
 from ..models import Chat, Message, NewMessage, WorkingMemory
+from ..plan import Plan, Unit
 
 
-class Adapter(ABC):
+class Dialect(ABC):
     dialect: str = ""
 
     @abstractmethod
-    def init_schema(self) -> None:
+    def init_schema(self) -> Plan[None]:
         """Create missing tables and indexes; safe to run any number of times."""
 
     @abstractmethod
-    def doctor(self) -> list[str]:
+    def doctor(self) -> Plan[list[str]]:
         """Problems with the tables, columns or indexes, as sentences; empty when healthy."""
 
     @abstractmethod
     def upsert_working_memory(
         self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
         content: str, updated_at: datetime,
-    ) -> None: ...
+    ) -> Plan[None]: ...
 
     @abstractmethod
-    def get_working_memory(self, wm_id: str) -> WorkingMemory | None: ...
+    def get_working_memory(self, wm_id: str) -> Plan[WorkingMemory | None]: ...
 
     @abstractmethod
     def save_messages(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
-    ) -> list[int]:
+    ) -> Plan[list[int]]:
         """Insert in order, in one transaction that also creates/updates the chat row
         (count += len, updated_at = max(updated_at, newest)); return the new ids."""
 
     @abstractmethod
-    def last_messages(self, chat_id: str, user_id: str | None, limit: int) -> list[Message]:
+    def last_messages(self, chat_id: str, user_id: str | None,
+                      limit: int) -> Plan[list[Message]]:
         """The newest ``limit`` messages by (timestamp, id), returned oldest first."""
 
     @abstractmethod
     def save_chat(
         self, chat_id: str, user_id: str | None, title: str | None,
         created_at: datetime, updated_at: datetime, message_count: int | None,
-    ) -> None:
+    ) -> Plan[None]:
         """Upsert; a None user_id/title/message_count keeps the stored value."""
 
     @abstractmethod
-    def get_chat(self, chat_id: str) -> Chat | None: ...
+    def get_chat(self, chat_id: str) -> Plan[Chat | None]: ...
 
     @abstractmethod
-    def list_chats(self, user_id: str | None, limit: int) -> list[Chat]:
+    def list_chats(self, user_id: str | None, limit: int) -> Plan[list[Chat]]:
         """Ordered by updated_at descending, then chat_id ascending (code point order)."""
 
     @abstractmethod
     def search_chats(
         self, user_id: str | None, match: Callable[[str], bool], limit: int
-    ) -> list[Chat]:
-        """Chats with a title for which ``match(title)`` is true, in list order."""
+    ) -> Plan[list[Chat]]:
+        """Chats with a title for which ``match(title)`` is true, in list order; reads
+        no more of the table than it needs to find ``limit`` of them."""
 
     @abstractmethod
-    def rename_chat(self, chat_id: str, title: str, now: datetime) -> None: ...
+    def rename_chat(self, chat_id: str, title: str, now: datetime) -> Plan[None]: ...
 
     @abstractmethod
-    def delete_chat(self, chat_id: str) -> bool:
+    def delete_chat(self, chat_id: str) -> Plan[bool]:
         """Delete messages, chat row and chat-scope working memory; True if any existed."""
 
     @abstractmethod
-    def delete_user(self, user_id: str) -> None: ...
+    def delete_user(self, user_id: str) -> Plan[None]: ...
 
-    @abstractmethod
-    def close(self) -> None: ...
+
+class Runner(Protocol):
+    """Runs units on one driver, blocking."""
+
+    def execute(self, unit: Unit) -> list[Any]: ...
+
+    def close(self) -> None:
+        """Close what memstore opened; what the caller passed in stays open."""
+
+
+class AsyncRunner(Protocol):
+    """Runs units on one driver, awaitable."""
+
+    async def execute(self, unit: Unit) -> list[Any]: ...
+
+    async def aclose(self) -> None:
+        """Close what memstore opened; what the caller passed in stays open."""

@@ -7,20 +7,37 @@ the process. Every ``connect("memory://")`` gets a fresh, private store. Thread-
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from ..models import Chat, Message, NewMessage, WorkingMemory
-from .base import Adapter
+from ..plan import Plan, done
+from .base import Dialect
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def immediate(method: Callable[P, T]) -> Callable[P, Plan[T]]:
+    """The method as a plan that runs no statement: the store does the work directly,
+    under its lock, so ``Memory`` and ``AsyncMemory`` drive it like any dialect's."""
+
+    @functools.wraps(method)
+    def plan(*args: P.args, **kwargs: P.kwargs) -> Plan[T]:
+        return done(method(*args, **kwargs))
+
+    return plan
 
 
 def _read_order(m: Message) -> tuple[datetime, int]:
     return m.timestamp, m.id
 
 
-class InMemoryAdapter(Adapter):
+class InMemoryDialect(Dialect):
     dialect = "memory"
 
     def __init__(self) -> None:
@@ -31,12 +48,15 @@ class InMemoryAdapter(Adapter):
         self._chats: dict[str, Chat] = {}
         self._next_id = 1
 
+    @immediate
     def init_schema(self) -> None:
         pass  # nothing to create
 
+    @immediate
     def doctor(self) -> list[str]:
         return []
 
+    @immediate
     def upsert_working_memory(
         self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
         content: str, updated_at: datetime,
@@ -48,10 +68,12 @@ class InMemoryAdapter(Adapter):
             else:
                 self._wm[wm_id] = replace(old, content=content, updated_at=updated_at)
 
+    @immediate
     def get_working_memory(self, wm_id: str) -> WorkingMemory | None:
         with self._lock:
             return self._wm.get(wm_id)
 
+    @immediate
     def save_messages(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
     ) -> list[int]:
@@ -78,6 +100,7 @@ class InMemoryAdapter(Adapter):
                     updated_at=max(chat.updated_at, newest))
             return ids
 
+    @immediate
     def last_messages(self, chat_id: str, user_id: str | None, limit: int) -> list[Message]:
         with self._lock:
             stored = self._chat_messages.get(chat_id, [])
@@ -92,6 +115,7 @@ class InMemoryAdapter(Adapter):
         found.reverse()
         return found
 
+    @immediate
     def save_chat(
         self, chat_id: str, user_id: str | None, title: str | None,
         created_at: datetime, updated_at: datetime, message_count: int | None,
@@ -109,6 +133,7 @@ class InMemoryAdapter(Adapter):
                     updated_at=updated_at,
                     message_count=old.message_count if message_count is None else message_count)
 
+    @immediate
     def get_chat(self, chat_id: str) -> Chat | None:
         with self._lock:
             return self._chats.get(chat_id)
@@ -121,9 +146,11 @@ class InMemoryAdapter(Adapter):
         chats.sort(key=lambda c: c.updated_at, reverse=True)
         return chats
 
+    @immediate
     def list_chats(self, user_id: str | None, limit: int) -> list[Chat]:
         return self._ordered_chats(user_id)[:limit]
 
+    @immediate
     def search_chats(
         self, user_id: str | None, match: Callable[[str], bool], limit: int
     ) -> list[Chat]:
@@ -131,12 +158,14 @@ class InMemoryAdapter(Adapter):
                  if c.title is not None and match(c.title)]
         return found[:limit]
 
+    @immediate
     def rename_chat(self, chat_id: str, title: str, now: datetime) -> None:
         with self._lock:
             old = self._chats.get(chat_id)
             self._chats[chat_id] = (Chat(chat_id, None, title, now, now, 0) if old is None
                                     else replace(old, title=title, updated_at=now))
 
+    @immediate
     def delete_chat(self, chat_id: str) -> bool:
         with self._lock:
             doomed = self._chat_messages.pop(chat_id, [])
@@ -144,6 +173,7 @@ class InMemoryAdapter(Adapter):
             self._wm.pop(f"chat:{chat_id}", None)
             return existed or bool(doomed)
 
+    @immediate
     def delete_user(self, user_id: str) -> None:
         with self._lock:
             own = {c.chat_id for c in self._chats.values() if c.user_id == user_id}
@@ -158,12 +188,23 @@ class InMemoryAdapter(Adapter):
                 if chat is not None:
                     self._chats[chat_id] = replace(
                         chat, message_count=chat.message_count - (len(stored) - len(kept)))
+            own_keys = {f"chat:{c}" for c in own}  # once, not once per working memory
             for key, wm in list(self._wm.items()):
-                if wm.user_id == user_id or key in {f"chat:{c}" for c in own}:
+                if wm.user_id == user_id or key in own_keys:
                     del self._wm[key]
             for c in own:
                 del self._chats[c]
                 self._chat_messages.pop(c, None)
 
+
+class NoRunner:
+    """The runner of the in-process store: its plans run no statement."""
+
+    def execute(self, unit: object) -> list[object]:
+        raise AssertionError("the in-process store runs no statement")
+
     def close(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
         pass

@@ -11,13 +11,16 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .. import sqlfiles
 from ..errors import BackendError, MemstoreError, SchemaError
-from .sqlbase import Cursor, Row, SqlAdapter
+from ..plan import Plan, Stmt, Unit
+from .dbapi import DbapiRunner
+from .sqlbase import SqlDialect
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
@@ -65,10 +68,11 @@ def map_error(exc: Exception, dialect: str = "sqlite") -> MemstoreError:
     return BackendError(f"{type(exc).__name__}: {text}", dialect=dialect)
 
 
-class SqliteFormat(SqlAdapter):
-    """What every adapter of SQLite's file format shares, whatever the driver: instants as
-    Unix seconds, and the schema checks. The driver part (``reading``/``writing``) is the
-    subclass's."""
+class SqliteFormat(SqlDialect):
+    """What every driver of SQLite's file format shares: instants as Unix seconds, the
+    statements of sql/sqlite, and the schema checks."""
+
+    sql_dialect = "sqlite"
 
     def encode_time(self, value: datetime) -> int | float:
         return encode_seconds(value)
@@ -76,115 +80,88 @@ class SqliteFormat(SqlAdapter):
     def decode_time(self, value: Any) -> datetime:
         return decode_seconds(value, self.dialect)
 
-    def doctor(self) -> list[str]:
-        return sqlite_doctor(self, self._table_info, self._index_names)
-
-    def _table_info(self, table: str) -> set[str]:
-        with self.reading() as cur:
-            cur.execute("SELECT name FROM pragma_table_info(?)", [table])
-            return {r[0] for r in cur.fetchall()}
-
-    def _index_names(self) -> set[str]:
-        with self.reading() as cur:
-            cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-            return {r[0] for r in cur.fetchall()}
+    def doctor(self) -> Plan[list[str]]:
+        keys = list(EXPECTED_COLUMNS)
+        stmts = [Stmt(self.catalog["table_columns"], {"table": self.tables[k]}, "rows")
+                 for k in keys]
+        stmts.append(Stmt(self.catalog["index_names"], {}, "rows"))
+        results = yield Unit("read", tuple(stmts))
+        columns = {self.tables[k]: {r[0] for r in rows} for k, rows in zip(keys, results)}
+        return sqlite_doctor(self, columns, {r[0] for r in results[-1]})
 
 
-class SqliteAdapter(SqliteFormat):
+class SqliteDialect(SqliteFormat):
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, *, tables: Mapping[str, str],
-                 owned: bool = False) -> None:
-        super().__init__(tables)
+
+class SqliteRunner(DbapiRunner):
+    """A ``sqlite3`` connection: memstore's own (from a URL) or the caller's. One
+    connection is not safe for concurrent use, so calls take turns on a lock and one
+    ``Memory`` can be shared by threads."""
+
+    def __init__(self, dialect: SqlDialect, conn: Any, *, owned: bool = False,
+                 errors: tuple[type[BaseException], ...] = (sqlite3.Error,),
+                 mapper: Callable[[Any], MemstoreError] | None = None) -> None:
+        super().__init__(dialect, errors,
+                         mapper or (lambda exc: map_error(exc, dialect.dialect)))
         self.conn = conn
         self.owned = owned
-        # One sqlite3 connection is not safe for concurrent use; memstore serialises its
-        # own calls on it so one Memory can be shared by threads.
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: str, *, tables: Mapping[str, str], synchronous: str = "NORMAL",
-             busy_timeout: float = 5.0) -> SqliteAdapter:
+    def open(cls, dialect: SqlDialect, path: str, *, synchronous: str = "NORMAL",
+             busy_timeout: float = 5.0) -> SqliteRunner:
         """Open a file (or ``:memory:``) with memstore's settings: autocommit mode with
         explicit transactions, WAL, ``synchronous`` as given, and a busy timeout so that
         concurrent writers wait for each other instead of failing."""
+        session = sqlfiles.load("sqlite", dialect.tables, file="session")
+        conn = None
         try:
             conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
                                    check_same_thread=False)
             if path != ":memory:":
-                conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={synchronous}")  # validated by connect.py
+                conn.execute(session["journal_wal"])
+            conn.execute(session[f"synchronous_{synchronous.lower()}"])
         except sqlite3.Error as exc:
-            raise map_error(exc) from exc
-        return cls(conn, tables=tables, owned=True)
-
-    # -- the transaction rule ---------------------------------------------------
-
-    @contextmanager
-    def reading(self) -> Iterator[Cursor]:
-        with self._lock:
-            cur = self.conn.cursor()
-            try:
-                yield cur
-            except sqlite3.Error as exc:
-                raise map_error(exc) from exc
-            finally:
-                cur.close()
-
-    def fetch(self, name: str, params: Mapping[str, Any]) -> list[Row]:
-        # reading() without its context manager and cursor object: every read is this
-        # call, and on an embedded database the Python around it is most of its cost.
-        with self._lock:
-            try:
-                return self.conn.execute(self.sql[name], params).fetchall()
-            except sqlite3.Error as exc:
-                raise map_error(exc) from exc
+            if conn is not None:
+                conn.close()  # a failed open leaves no connection behind
+            raise open_error(exc, path) from exc
+        return cls(dialect, conn, owned=True)
 
     @contextmanager
-    def writing(self) -> Iterator[Cursor]:
+    def connection(self) -> Iterator[Any]:
         with self._lock:
-            cur = self.conn.cursor()
-            joined = self.conn.in_transaction
-            try:
-                # IMMEDIATE takes the write lock up front, so the busy timeout applies
-                # instead of a deadlock error when two writers upgrade at once.
-                cur.execute("SAVEPOINT memstore" if joined else "BEGIN IMMEDIATE")
-                yield cur
-                cur.execute("RELEASE memstore" if joined else "COMMIT")
-            except BaseException as exc:
-                self._undo(cur, joined)
-                if isinstance(exc, sqlite3.Error):
-                    raise map_error(exc) from exc
-                raise
-            finally:
-                cur.close()
+            yield self.conn
 
-    @contextmanager
-    def writing_one(self) -> Iterator[Cursor]:
-        # In autocommit mode (memstore's own connection; isolation_level=None on yours) a
-        # single statement is its own transaction, and it takes the write lock before it
-        # reads, so the busy timeout applies as with BEGIN IMMEDIATE. Otherwise the driver
-        # may open a transaction itself: the general path. (The lock is reentrant; holding
-        # it across the check keeps another thread's write from starting in between.)
-        with self._lock:
-            alone = not self.conn.in_transaction and self.conn.isolation_level is None
-            with self.reading() if alone else self.writing() as cur:
-                yield cur
+    def state(self, conn: Any) -> tuple[bool, bool]:
+        # isolation_level None is sqlite3's autocommit mode (memstore's own connection);
+        # in its legacy mode the module opens a transaction before DML by itself.
+        return conn.in_transaction, conn.isolation_level is None
 
-    def _undo(self, cur: sqlite3.Cursor, joined: bool) -> None:
-        try:
-            if joined:
-                cur.execute("ROLLBACK TO memstore")
-                cur.execute("RELEASE memstore")
-            elif self.conn.in_transaction:
-                cur.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the original error is the one worth reporting
+    def execute(self, unit: Unit) -> list[Any]:
+        # A read without the context managers and cursor object: every read is this call,
+        # and on an embedded database the Python around it is most of its cost.
+        if unit.kind == "read" and len(unit.stmts) == 1 and unit.stmts[0].want == "rows":
+            stmt = unit.stmts[0]
+            with self._lock:
+                try:
+                    return [self.conn.execute(stmt.sql, stmt.params).fetchall()]
+                except self.errors as exc:
+                    raise self.map_error(exc) from exc
+        return super().execute(unit)
 
     def close(self) -> None:
         if self.owned:
             with self._lock:
                 self.conn.close()
+
+
+def open_error(exc: sqlite3.Error, path: str) -> MemstoreError:
+    """The error for a file that cannot be opened, naming it."""
+    err = map_error(exc, "sqlite")
+    return BackendError(f"{exc} ({path!r}): check that the folder exists and that this "
+                        "process may write there", dialect="sqlite") \
+        if isinstance(err, BackendError) else err
 
 
 EXPECTED_COLUMNS = {
@@ -196,19 +173,20 @@ EXPECTED_COLUMNS = {
 _CREATE_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\w+)")
 
 
-def sqlite_doctor(adapter: SqlAdapter, table_columns: Any, index_names: Any) -> list[str]:
-    """Shared by the SQLite and libSQL adapters: same schema, different driver."""
+def sqlite_doctor(dialect: SqlDialect, table_columns: dict[str, set[str]],
+                  have_indexes: set[str]) -> list[str]:
+    """Shared by every driver of SQLite's format: same schema, different driver."""
     problems: list[str] = []
     for key, expected in EXPECTED_COLUMNS.items():
-        table = adapter.tables[key]
-        have = table_columns(table)
+        table = dialect.tables[key]
+        have = table_columns[table]
         if not have:
             problems.append(f"table {table} is missing: run `memstore init URL`")
         elif missing := sorted(expected - have):
             problems.append(f"table {table} lacks columns {', '.join(missing)}")
-    have_indexes = index_names()
-    for statement in adapter.schema.values():
+    for statement in dialect.schema.values():
         m = _CREATE_INDEX.search(statement)
         if m and m.group(1) not in have_indexes:
             problems.append(f"index {m.group(1)} is missing: run `memstore init URL`")
     return problems
+

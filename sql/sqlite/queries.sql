@@ -73,17 +73,39 @@ ORDER BY updated_at DESC, chat_id ASC
 LIMIT :limit;
 
 -- name: scan_chats
--- Every chat, in list order, for a title search done in Python (identical on all backends).
+-- A title search, done in Python (identical on all backends), reads chats in list order
+-- in keyset pages: this is the first page, scan_chats_after the next ones.
 SELECT chat_id, user_id, title, created_at, updated_at, message_count
 FROM chat_sessions
 WHERE title IS NOT NULL
-ORDER BY updated_at DESC, chat_id ASC;
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT :limit;
+
+-- name: scan_chats_after
+-- The page after the row (:after_updated_at, :after_chat_id), in list order.
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE title IS NOT NULL
+  AND (updated_at < :after_updated_at
+       OR (updated_at = :after_updated_at AND chat_id > :after_chat_id))
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT :limit;
 
 -- name: scan_chats_of_user
 SELECT chat_id, user_id, title, created_at, updated_at, message_count
 FROM chat_sessions
 WHERE user_id = :user_id AND title IS NOT NULL
-ORDER BY updated_at DESC, chat_id ASC;
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT :limit;
+
+-- name: scan_chats_after_of_user
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE user_id = :user_id AND title IS NOT NULL
+  AND (updated_at < :after_updated_at
+       OR (updated_at = :after_updated_at AND chat_id > :after_chat_id))
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT :limit;
 
 -- name: delete_chat_messages
 DELETE FROM conversation_messages WHERE chat_id = :chat_id;
