@@ -1,43 +1,80 @@
-"""The ``memstore`` command: print the schema, create or check tables, and show what an
-agent stored, for a person to look at."""
+"""The memstore command: print the bundled schema, create or check the tables, and show
+what an agent stored, for a person to look at.
+
+URL is a database URL as memstore.connect() takes it; without one, $MEMSTORE_URL, else
+sqlite:///memstore.db. Only init creates a SQLite file; the other commands refuse a path
+that does not exist.
+"""
+# The docstring above is the --help description: plain text, no reST markup.
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from . import sqlfiles
-from .connect import connect
+from .connect import DEFAULT_URL, connect
 from .errors import MemstoreError
 from .models import Chat, Message
 
 DIALECT_ALIASES = {"turso": "sqlite", "libsql": "sqlite", "mariadb": "mysql",
                    "postgresql": "postgres"}
+URL_HELP = f"database URL (default: $MEMSTORE_URL, else {DEFAULT_URL})"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="memstore", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    # Imported here, not at the top: the package is fully initialised by the time main()
+    # runs, whatever order memstore/__init__.py imports its modules in.
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="memstore", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"memstore {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = sub.add_parser("schema", help="print the bundled schema of a dialect")
-    s.add_argument("dialect", help="sqlite, postgres, mysql (turso uses sqlite)")
-    sub.add_parser("init", help="create missing tables and indexes").add_argument("url")
-    sub.add_parser("doctor", help="check tables, columns and indexes").add_argument("url")
-    c = sub.add_parser("chats", help="list chats, most recent first")
-    c.add_argument("url")
-    c.add_argument("--user")
-    c.add_argument("--search")
-    c.add_argument("--limit", type=int, default=100)
+    # A fixed list: the name becomes part of a file path.
+    s.add_argument("dialect", choices=sorted({*sqlfiles.DIALECTS, *DIALECT_ALIASES}),
+                   help="sqlite, postgres or mysql (turso and libsql use sqlite)")
+    sub.add_parser("init", help="create missing tables and indexes").add_argument(
+        "url", nargs="?", metavar="URL", help=URL_HELP)
+    sub.add_parser("doctor", help="check tables, columns and indexes; exit 1 on problems"
+                   ).add_argument("url", nargs="?", metavar="URL", help=URL_HELP)
+    c = sub.add_parser("chats", help="list chats, most recently updated first")
+    c.add_argument("url", nargs="?", metavar="URL", help=URL_HELP)
+    c.add_argument("--user", help="only this user's chats")
+    c.add_argument("--search", help="only chats whose title contains this text (any case)")
+    c.add_argument("--limit", type=int, default=100, metavar="N",
+                   help="list at most N chats, 1..10000 (default 100)")
     m = sub.add_parser("messages", help="print the last messages of a chat, oldest first")
-    m.add_argument("url")
-    m.add_argument("chat")
-    m.add_argument("--limit", type=int, default=100)
+    m.add_argument("url", nargs="?", metavar="URL", help=URL_HELP)
+    m.add_argument("chat", help="the chat id")
+    m.add_argument("--limit", type=int, default=100, metavar="N",
+                   help="print the last N messages, 1..10000 (default 100)")
     w = sub.add_parser("memory", help="print the working memory of a chat or a user")
-    w.add_argument("url")
+    w.add_argument("url", nargs="?", metavar="URL", help=URL_HELP)
     who = w.add_mutually_exclusive_group(required=True)
-    who.add_argument("--chat")
-    who.add_argument("--user")
+    who.add_argument("--chat", help="the chat-scope working memory of this chat")
+    who.add_argument("--user", help="the user-scope working memory of this user")
     return p
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a ``sqlite:`` URL's database file when that file does not exist.
+
+    sqlite3 creates a missing file on connect, so a mistyped path would otherwise be
+    reported as an empty or unmigrated database (and leave a stray file behind). The path
+    is read as connect() reads it: sqlite:///rel.db, sqlite:////abs.db; none is memory."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "sqlite" or parts.netloc:
+        return None  # not SQLite, or a URL connect() refuses with its own message
+    path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+    if path in ("", ":memory:") or Path(path).exists():
+        return None
+    return path
 
 
 def _chat_line(c: Chat) -> str:
@@ -51,16 +88,16 @@ def _message_block(m: Message) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "schema":
+        sys.stdout.write(sqlfiles.schema_text(DIALECT_ALIASES.get(args.dialect, args.dialect)))
+        return 0
+    url = args.url or os.environ.get("MEMSTORE_URL") or DEFAULT_URL
+    if args.command != "init" and (path := missing_sqlite_file(url)) is not None:
+        print(f"memstore: no SQLite database at {path} ({Path(path).absolute()}); check the "
+              "path, or create the tables there with `memstore init URL`", file=sys.stderr)
+        return 1
     try:
-        if args.command == "schema":
-            dialect = DIALECT_ALIASES.get(args.dialect, args.dialect)
-            try:
-                sys.stdout.write(sqlfiles.schema_text(dialect))
-            except FileNotFoundError:
-                print(f"memstore: unknown dialect {args.dialect!r}", file=sys.stderr)
-                return 2
-            return 0
-        with connect(args.url) as mem:
+        with connect(url) as mem:
             if args.command == "init":
                 mem.init_schema()
                 print(f"memstore: tables ready ({mem.dialect})")

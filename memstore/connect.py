@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import sqlfiles
 from . import validate as v
-from .adapters.inmemory import InMemoryDialect, NoRunner
+from .adapters.inmemory import InMemoryDialect, NoAsyncRunner, NoRunner
 from .adapters.sqlite import SYNCHRONOUS_MODES, SqliteDialect, SqliteRunner
 from .adapters.threaded import ThreadedRunner
 from .errors import MemstoreError, ValidationError
@@ -96,7 +96,7 @@ async def connect_async(
     if isinstance(target, str):
         scheme = _scheme(target)
         if scheme == "memory":
-            return AsyncMemory(InMemoryDialect(), NoRunner(), clock=clock)
+            return AsyncMemory(InMemoryDialect(), NoAsyncRunner(), clock=clock)
         if scheme == "sqlite":
             dialect = SqliteDialect(resolved)
             sync = await asyncio.to_thread(_sqlite_from_url, dialect, target)

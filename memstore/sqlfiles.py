@@ -8,6 +8,7 @@ user values) are substituted word by word when the files are loaded.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from functools import cache
@@ -30,7 +31,52 @@ DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
     "chats": ("idx_chats_user",),
 }
 
+# The dialect folders under sql/. Only these names are joined into a path.
+DIALECTS: tuple[str, ...] = ("mysql", "postgres", "sqlite")
+
+# PostgreSQL truncates identifiers to 63 bytes (MySQL refuses more than 64 characters), so
+# every table and derived index name must fit in 63; identifiers here are ASCII only.
+MAX_IDENT = 63
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+# Words that cannot be an unquoted table name on at least one backend (memstore's SQL files
+# never quote names, so a person can run them by hand): the reserved words of SQLite (its
+# keywords without fallback to an identifier), PostgreSQL 16 ("reserved" and "reserved (can
+# be function or type)"), MySQL 8.0/8.4 (marked R) and MariaDB 10.5+. Compared lowercased.
+_RESERVED_TEXT = """
+accessible add all alter analyse analyze and any array as asc asensitive asymmetric
+authorization autoincrement before between bigint binary blob both by call cascade case
+cast change char character check collate collation column commit concurrently condition
+constraint continue convert create cross cube cume_dist current_catalog current_date
+current_role current_schema current_time current_timestamp current_user cursor database
+databases day_hour day_microsecond day_minute day_second dec decimal declare default
+deferrable delayed delete delete_domain_id dense_rank desc describe deterministic distinct
+distinctrow div do do_domain_ids double drop dual each else elseif empty enclosed end
+escape escaped except exists exit explain false fetch first_value float float4 float8 for
+force foreign freeze from full fulltext function generated get grant group grouping groups
+having high_priority hour_microsecond hour_minute hour_second if ignore ignore_domain_ids
+ilike in index infile initially inner inout insensitive insert int int1 int2 int3 int4 int8
+integer intersect interval into io_after_gtids io_before_gtids is isnull iterate join
+json_table key keys kill lag last_value lateral lead leading leave left like limit linear
+lines load localtime localtimestamp lock long longblob longtext loop low_priority manual
+master_bind master_ssl_verify_server_cert match maxvalue mediumblob mediumint mediumtext
+middleint minute_microsecond minute_second mod modifies natural no_write_to_binlog not
+nothing notnull nth_value ntile null numeric of offset on only optimize optimizer_costs
+option optionally or order out outer outfile over overlaps page_checksum parallel
+parse_vcol_expr partition percent_rank placing precision primary procedure purge qualify
+range rank read read_write reads real recursive ref_system_id references regexp release
+rename repeat replace require resignal restrict return returning revoke right rlike row
+row_number rows schema schemas second_microsecond select sensitive separator session_user
+set show signal similar smallint some spatial specific sql sql_big_result
+sql_calc_found_rows sql_small_result sqlexception sqlstate sqlwarning ssl starting
+stats_auto_recalc stats_persistent stats_sample_pages stored straight_join symmetric system
+system_user table tablesample terminated then tinyblob tinyint tinytext to trailing
+transaction trigger true undo union unique unlock unsigned update usage use user using
+utc_date utc_time utc_timestamp values varbinary varchar varcharacter variadic varying
+verbose virtual when where while window with write xor year_month zerofill
+"""
+RESERVED_WORDS = frozenset(_RESERVED_TEXT.split())
+
 _HEADER = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 
 
@@ -55,10 +101,46 @@ def resolve_tables(tables: Mapping[str, str] | None) -> dict[str, str]:
                 f"tables.{key}",
                 f"must be a plain SQL identifier (letters, digits, _; at most 63); got {name!r}",
             )
+        if name.lower() in RESERVED_WORDS:
+            raise ValidationError(
+                f"tables.{key}", f"{name!r} is a reserved word in SQL (on at least one of "
+                "SQLite, PostgreSQL, MySQL, MariaDB); choose another name")
         resolved[key] = name
-    if len(set(resolved.values())) != len(resolved):
-        raise ValidationError("tables", "the three tables must have different names")
+    # Unquoted names are case-insensitive in SQLite and PostgreSQL: "Msgs" is "msgs".
+    lowered = {name.lower() for name in resolved.values()}
+    if len(lowered) != len(resolved):
+        raise ValidationError("tables", "the three tables must have different names "
+                              "(ignoring case)")
+    # Tables and indexes share one namespace in SQLite and PostgreSQL.
+    indexes = {index.lower() for index in index_names(resolved)}
+    for key, name in resolved.items():
+        if name.lower() in indexes:
+            raise ValidationError(f"tables.{key}", f"{name!r} is the name of one of "
+                                  "memstore's indexes; choose another name")
     return resolved
+
+
+def index_name(table: str, default_index: str) -> str:
+    """The name of a default index (``idx_messages_chat``) on a custom-named table:
+    ``idx_<table>_messages_chat``, or, when that is longer than 63 characters (PostgreSQL
+    would truncate it, and two indexes of one table could truncate to the same name; MySQL
+    would refuse it), ``idx_<start of table>_<8 hex of sha256(table)>_messages_chat``.
+    Deterministic, so every process and ``doctor`` derive the same name; the hash keeps
+    two long names with the same start apart. It hashes the lowercased name, because
+    unquoted names are case-insensitive."""
+    suffix = default_index.removeprefix("idx_")
+    name = f"idx_{table}_{suffix}"
+    if len(name) <= MAX_IDENT:
+        return name
+    digest = hashlib.sha256(table.lower().encode("ascii")).hexdigest()[:8]
+    keep = MAX_IDENT - len(f"idx__{digest}_{suffix}")
+    return f"idx_{table[:keep]}_{digest}_{suffix}"
+
+
+def index_names(tables: Mapping[str, str]) -> list[str]:
+    """Every index name of a table set, as the schema statements will say it."""
+    return [index if tables[key] == DEFAULT_TABLES[key] else index_name(tables[key], index)
+            for key, indexes in DEFAULT_INDEXES.items() for index in indexes]
 
 
 def _renames(tables: Mapping[str, str]) -> dict[str, str]:
@@ -69,7 +151,7 @@ def _renames(tables: Mapping[str, str]) -> dict[str, str]:
             continue
         out[default] = name
         for index in DEFAULT_INDEXES[key]:
-            out[index] = index.replace("idx_", f"idx_{name}_", 1)
+            out[index] = index_name(name, index)
     return out
 
 
@@ -85,9 +167,16 @@ def parse(text: str) -> dict[str, str]:
     return queries
 
 
+def _folder(dialect: str) -> Path:
+    # A dialect name is joined into a path: only the known folder names may be.
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
+    return sql_dir() / dialect
+
+
 @cache
 def _load_raw(dialect: str) -> tuple[tuple[str, str, str], ...]:
-    folder = sql_dir() / dialect
+    folder = _folder(dialect)
     rows: list[tuple[str, str, str]] = []
     for path in sorted(folder.glob("*.sql")):
         for name, statement in parse(path.read_text(encoding="utf-8")).items():
@@ -115,4 +204,4 @@ def load(dialect: str, tables: Mapping[str, str], file: str | None = None) -> di
 
 def schema_text(dialect: str) -> str:
     """The bundled schema file, byte for byte, as a person would run it."""
-    return (sql_dir() / dialect / "schema.sql").read_text(encoding="utf-8")
+    return (_folder(dialect) / "schema.sql").read_text(encoding="utf-8")

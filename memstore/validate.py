@@ -13,7 +13,9 @@ backend accepts is accepted by all of them and comes back byte-identical:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
@@ -69,8 +71,16 @@ def content(field: str, value: object) -> str:
     """Message or working-memory content. A dict or list is stored as JSON text."""
     if isinstance(value, (dict, list)):
         try:
-            value = json.dumps(value, ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
+            # allow_nan=False: json.dumps would otherwise write NaN/Infinity, which no JSON
+            # parser (JSON.parse in the TS package included) reads back.
+            value = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:
+            if "float" not in str(exc):  # e.g. "Circular reference detected"
+                raise ValidationError(field, f"is not JSON-serialisable: {exc}") from None
+            raise ValidationError(
+                field, "contains NaN or Infinity (a float value or key), which are not JSON; "
+                "store them as strings or null") from None
+        except TypeError as exc:
             raise ValidationError(field, f"is not JSON-serialisable: {exc}") from None
     elif not isinstance(value, str):
         raise ValidationError(field, f"must be a str, dict or list; got {type(value).__name__}")
@@ -134,10 +144,45 @@ def instant(field: str, value: object) -> datetime:
     return utc
 
 
-def now_utc() -> datetime:
-    """The current instant, truncated to the millisecond precision memstore stores."""
+def now() -> datetime:
+    """The current instant as memstore's own clock gives it: an aware UTC datetime
+    truncated (not rounded, so never in the future) to the millisecond precision memstore
+    stores. Pass it as a timestamp and it is stored unchanged; it always passes
+    :func:`instant` (until 2038, the end of the range)."""
     t = datetime.now(timezone.utc)
     return t - timedelta(microseconds=t.microsecond % 1000)
+
+
+# The older name, kept as the same object: Memory skips re-validating its default clock by
+# identity (``clock is now_utc``), which then holds for either name.
+now_utc = now
+
+
+MAX_SECONDS = 365 * 24 * 3600  # 31,536,000: a timeout longer than a year is a typo
+
+
+def seconds(field: str, value: str | float, *, what: str) -> float:
+    """A duration option (timeouts in a URL or a keyword argument): a finite number of
+    seconds, more than 0 and at most ``MAX_SECONDS`` (one year), given as a number or as
+    its text (``"2.5"``). Anything else, including ``-1``, ``0``, ``nan``, ``inf``, a bool
+    and garbage, raises ``ValidationError(field, "<what> must be a positive number of
+    seconds; got '...'")``: drivers read 0 or a negative timeout as "no timeout" or fail
+    later with their own message, and nan compares false with everything.
+
+    Example: ``seconds("url", "10", what="connect_timeout")`` is ``10.0``."""
+    number: float | None = None
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        # ValueError: garbage text; OverflowError: an int beyond float's range.
+        with contextlib.suppress(ValueError, OverflowError):
+            number = float(value)
+    if number is None or not math.isfinite(number) or not 0 < number <= MAX_SECONDS:
+        shown = value if isinstance(value, str) else repr(value)
+        shown = shown if len(shown) <= 40 else shown[:40] + "..."
+        too_long = number is not None and math.isfinite(number) and number > MAX_SECONDS
+        note = f" (the maximum is {MAX_SECONDS}, one year)" if too_long else ""
+        raise ValidationError(
+            field, f"{what} must be a positive number of seconds; got '{shown}'{note}")
+    return number
 
 
 def new_message(item: object, now: datetime) -> NewMessage:

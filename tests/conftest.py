@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-import memstore
 from tests.async_bridge import open_blocking
 from tests.backends import BACKENDS, Backend
 

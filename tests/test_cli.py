@@ -1,18 +1,34 @@
-"""The `memstore` command, run as a user would: a subprocess of this interpreter."""
+"""The `memstore` command: a few runs as a user would (a subprocess of this interpreter),
+the rest in-process through ``main(argv)``."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import memstore
-from memstore import sqlfiles
+from memstore import cli, sqlfiles
+from memstore.connect import DEFAULT_URL
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "memstore", *args],
                           capture_output=True, text=True, timeout=60)
+
+
+def main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``memstore ARGV`` in this process: exit code, stdout, stderr."""
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
 def test_schema_prints_the_bundled_file() -> None:
@@ -21,11 +37,20 @@ def test_schema_prints_the_bundled_file() -> None:
     assert out.stdout == sqlfiles.schema_text("sqlite")
     assert run("schema", "turso").stdout == out.stdout
     bad = run("schema", "oracle")
-    assert bad.returncode == 2 and "unknown dialect" in bad.stderr
+    assert bad.returncode == 2 and "invalid choice: 'oracle'" in bad.stderr
+
+
+@pytest.mark.parametrize("dialect", ["../sql/sqlite", "sqlite/../sqlite", "/etc/passwd",
+                                     "../../sql/postgres"])
+def test_schema_takes_only_dialect_names_not_paths(
+        capsys: pytest.CaptureFixture[str], dialect: str) -> None:
+    code, out, err = main(capsys, "schema", dialect)
+    assert code == 2 and out == "" and "invalid choice" in err
 
 
 def test_init_doctor_and_inspection_commands(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
+    sqlite3.connect(tmp_path / "a.db").close()  # an existing database without the tables
     broken = run("doctor", url)
     assert broken.returncode == 1 and "memstore init" in broken.stdout
     assert run("init", url).returncode == 0
@@ -44,6 +69,72 @@ def test_init_doctor_and_inspection_commands(tmp_path: Path) -> None:
 
 
 def test_errors_are_one_line_not_a_traceback(tmp_path: Path) -> None:
-    out = run("messages", f"sqlite:///{tmp_path / 'empty.db'}", "c")
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    sqlite3.connect(tmp_path / "empty.db").close()
+    out = run("messages", url, "c")
     assert out.returncode == 1
     assert out.stderr.startswith("memstore: ") and "Traceback" not in out.stderr
+    bad_limit = run("chats", url, "--limit", "0")
+    assert bad_limit.returncode == 1 and bad_limit.stderr.startswith("memstore: limit: ")
+
+
+@pytest.mark.parametrize("argv", [["doctor"], ["chats"], ["chats", "--limit", "5"],
+                                  ["messages", "c"], ["memory", "--user", "u"]])
+def test_a_missing_sqlite_file_is_reported_not_created(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]) -> None:
+    path = tmp_path / "typo" / "agnet.db"
+    code, out, err = main(capsys, argv[0], f"sqlite:///{path}", *argv[1:])
+    assert code == 1 and out == ""
+    assert err.startswith("memstore: no SQLite database at ") and str(path) in err
+    assert "memstore init" in err
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_url_defaults_to_memstore_url_then_the_connect_default(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MEMSTORE_URL", raising=False)
+    assert DEFAULT_URL == "sqlite:///memstore.db"
+    code, _, err = main(capsys, "doctor")  # the default file does not exist yet
+    assert code == 1 and "memstore.db" in err
+    assert not (tmp_path / "memstore.db").exists()
+    assert main(capsys, "init")[0] == 0
+    assert (tmp_path / "memstore.db").exists()
+    assert main(capsys, "doctor")[:2] == (0, "memstore: schema OK (sqlite)\n")
+
+    monkeypatch.setenv("MEMSTORE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    assert main(capsys, "init")[0] == 0
+    assert (tmp_path / "env.db").exists()
+    with memstore.connect() as mem:  # the same $MEMSTORE_URL
+        mem.save_message("trip", "user", "Plan Rome", user_id="u1")
+    code, out, _ = main(capsys, "messages", "trip")  # the one positional is the chat
+    assert code == 0 and "Plan Rome" in out
+    code, out, _ = main(capsys, "chats", "--limit", "1")
+    assert code == 0 and "trip\tu1\t" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(capsys, "--version") == (0, f"memstore {memstore.__version__}\n", "")
+    assert run("--version").stdout == f"memstore {memstore.__version__}\n"
+
+
+@pytest.mark.parametrize("command", [[], ["schema"], ["init"], ["doctor"], ["chats"],
+                                     ["messages"], ["memory"]])
+def test_help_is_plain_text(capsys: pytest.CaptureFixture[str], command: list[str],
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")  # argparse wraps to the terminal width
+    code, out, _ = main(capsys, *command, "--help")
+    assert code == 0 and out.startswith("usage: memstore")
+    # no reST / Sphinx markup: ``literal``, :func:`x`, `x`_
+    assert not re.search(r"``|:\w+:`|`_", out), out
+
+
+def test_chats_help_documents_every_option(capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    _, out, _ = main(capsys, "chats", "--help")
+    assert re.search(r"--limit N\s+list at most N chats", out), out
+    for option in ("--user", "--search"):
+        assert re.search(rf"{option} \w+\s+\w", out), out
+    assert "$MEMSTORE_URL" in out and DEFAULT_URL in out

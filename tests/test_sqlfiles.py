@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from memstore import sqlfiles
+from memstore import ValidationError, sqlfiles
 
 DIALECTS = sorted(p.name for p in sqlfiles.sql_dir().iterdir() if p.is_dir())
 
@@ -55,3 +57,85 @@ def test_custom_names_are_substituted_as_whole_words() -> None:
     assert "idx_msgs_messages_chat ON msgs" in sql["create_messages_chat_index"]
     # other tables keep their names
     assert "working_memory (" in sql["create_working_memory"]
+
+
+# -- custom table names: derived index names, reserved words, dialect names -----------
+
+def long_names(tag: str) -> dict[str, str]:
+    """Three 63-character names; every set shares the same first 58 characters."""
+    stem = ("memory_for_agents_" * 4)[:58]
+    return {"working_memory": f"{stem}_w{tag}", "messages": f"{stem}_m{tag}",
+            "chats": f"{stem}_c{tag}"}
+
+
+def created_indexes(tables: dict[str, str], dialect: str) -> list[str]:
+    """The index names the schema statements of ``dialect`` create, in order."""
+    text = "\n".join(sqlfiles.load(dialect, sqlfiles.resolve_tables(tables),
+                                   file="schema").values())
+    return re.findall(r"(?:CREATE INDEX IF NOT EXISTS|^\s*INDEX) (\w+)", text, re.MULTILINE)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_index_names_of_63_character_tables_fit_and_differ(dialect: str) -> None:
+    first = created_indexes(long_names("001"), dialect)
+    second = created_indexes(long_names("002"), dialect)
+    assert all(len(t) == 63 for t in long_names("001").values())
+    assert len(first) == 4 and len(second) == 4
+    assert all(len(name) <= 63 for name in first + second), first + second
+    # distinct as PostgreSQL and MySQL compare them (case-insensitively), across both sets
+    assert len({n.lower() for n in first + second}) == 8, first + second
+
+
+def test_index_names_are_deterministic_and_short_ones_unchanged() -> None:
+    name = "t" * 63
+    assert sqlfiles.index_name(name, "idx_messages_chat") == sqlfiles.index_name(
+        name, "idx_messages_chat")
+    # same table in another case: same index (unquoted names are case-insensitive)
+    assert sqlfiles.index_name(name.upper(), "idx_chats_user").lower() == \
+        sqlfiles.index_name(name, "idx_chats_user")
+    assert sqlfiles.index_name("msgs", "idx_messages_chat_order") == \
+        "idx_msgs_messages_chat_order"
+    # the longest name that still fits keeps the plain form
+    fits = "m" * (63 - len("idx__messages_chat_order"))
+    assert sqlfiles.index_name(fits, "idx_messages_chat_order") == \
+        f"idx_{fits}_messages_chat_order"
+    hashed = sqlfiles.index_name(fits + "m", "idx_messages_chat_order")
+    assert len(hashed) == 63 and re.fullmatch(r"idx_m+_[0-9a-f]{8}_messages_chat_order", hashed)
+
+
+@pytest.mark.parametrize("word", ["order", "ORDER", "User", "group", "select", "table",
+                                  "index", "key", "values", "limit", "offset", "default",
+                                  "check", "column", "primary", "references", "desc", "all",
+                                  "null", "rank", "transaction"])
+def test_reserved_words_are_refused_as_table_names(word: str) -> None:
+    with pytest.raises(ValidationError, match="reserved word") as info:
+        sqlfiles.resolve_tables({"messages": word})
+    assert info.value.field == "tables.messages"
+
+
+def test_plain_names_stay_accepted() -> None:
+    tables = {"working_memory": "wm", "messages": "msgs", "chats": "chats"}
+    assert sqlfiles.resolve_tables(tables) == tables
+    assert sqlfiles.resolve_tables({"messages": "orders", "chats": "user_chats"})[
+        "messages"] == "orders"
+
+
+def test_names_equal_ignoring_case_or_equal_to_an_index_are_refused() -> None:
+    with pytest.raises(ValidationError) as info:
+        sqlfiles.resolve_tables({"messages": "Msgs", "chats": "msgs"})
+    assert info.value.field == "tables"
+    with pytest.raises(ValidationError) as info:
+        sqlfiles.resolve_tables({"chats": "WORKING_MEMORY"})
+    assert info.value.field == "tables"
+    with pytest.raises(ValidationError, match="index") as info:
+        sqlfiles.resolve_tables({"chats": "idx_messages_chat"})
+    assert info.value.field == "tables.chats"
+
+
+def test_only_known_dialect_names_become_paths() -> None:
+    assert sorted(sqlfiles.DIALECTS) == DIALECTS
+    for bad in ("../sql/sqlite", "sqlite/../sqlite", "/etc", ""):
+        with pytest.raises(ValueError, match="unknown dialect"):
+            sqlfiles.schema_text(bad)
+        with pytest.raises(ValueError, match="unknown dialect"):
+            sqlfiles.load(bad, sqlfiles.DEFAULT_TABLES)

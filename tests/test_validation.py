@@ -10,12 +10,14 @@ import pytest
 
 import memstore
 from memstore import Memory, ValidationError
+from memstore import validate as v
 
 UTC = timezone.utc
 OK_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 LONG_ID = "x" * 256
 TOO_BIG = "a" * (memstore.MAX_CONTENT_BYTES + 1)
 TOO_BIG_MULTIBYTE = "é" * (memstore.MAX_CONTENT_BYTES // 2) + "a"  # one byte over
+NAN, INF = float("nan"), float("inf")
 
 Call = Callable[[Memory], Any]
 
@@ -51,6 +53,16 @@ CASES: list[tuple[str, Call, str]] = [
      lambda m: m.update_working_memory(scope="user", user_id="u", content="\x00"), "content"),
     ("int content", lambda m: m.save_message("c", "user", 42), "content"),
     ("non-JSON dict content", lambda m: m.save_message("c", "user", {"a": object()}), "content"),
+    # json.dumps writes NaN/Infinity by default, which is not JSON (JSON.parse refuses it)
+    ("NaN in dict content", lambda m: m.save_message("c", "user", {"a": NAN}), "content"),
+    ("Infinity nested in list content",
+     lambda m: m.save_message("c", "user", [{"b": [1, INF]}]), "content"),
+    ("NaN as a dict key", lambda m: m.save_message("c", "user", {NAN: 1}), "content"),
+    ("-Infinity in working memory", lambda m: m.update_working_memory(
+        scope="user", user_id="u", content={"x": {"y": -INF}}), "content"),
+    ("NaN in batch content", lambda m: m.save_messages(
+        "c", [{"role": "user", "content": "ok"}, {"role": "user", "content": [NAN]}]),
+     "messages[1].content"),
     ("bad content in batch", lambda m: m.save_messages(
         "c", [{"role": "user", "content": "ok"}, {"role": "user", "content": "\x00"}]),
      "messages[1].content"),
@@ -131,3 +143,64 @@ def test_unknown_url_scheme() -> None:
     with pytest.raises(ValidationError) as info:
         memstore.connect("redis://localhost")
     assert info.value.field == "url"
+
+
+# -- the rules as functions: content JSON, durations, the clock ---------------------
+
+
+@pytest.mark.parametrize("value", [{"a": NAN}, [INF], [[{"deep": -INF}]], {INF: "key"}])
+def test_nan_and_infinity_are_not_json(value: object) -> None:
+    with pytest.raises(ValidationError, match=r"NaN or Infinity.*not JSON") as info:
+        v.content("messages[2].content", value)
+    assert info.value.field == "messages[2].content"
+
+
+def test_finite_floats_and_other_json_errors() -> None:
+    assert v.content("content", {"a": 1.5, "b": [-0.0, 1e300]}) == \
+        '{"a": 1.5, "b": [-0.0, 1e+300]}'
+    loop: list[object] = []
+    loop.append(loop)
+    with pytest.raises(ValidationError, match="not JSON-serialisable") as info:
+        v.content("content", loop)
+    assert info.value.field == "content"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("10", 10.0), ("2.5", 2.5), (" 3 ", 3.0), (3, 3.0), (0.25, 0.25),
+    (31_536_000, 31_536_000.0), ("31536000", 31_536_000.0)])
+def test_seconds_accepts_finite_positive_numbers(value: str | float, expected: float) -> None:
+    assert v.seconds("url", value, what="connect_timeout") == expected
+
+
+@pytest.mark.parametrize("value", [
+    "-1", -1, "0", 0, 0.0, "nan", "NaN", NAN, "inf", "-inf", INF, "1e400", "", "ten", "5s",
+    "31536001", 31_536_000.5, True, 10**400, None, [5]])
+def test_seconds_refuses_everything_else(value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        v.seconds("url", value, what="read_timeout")  # type: ignore[arg-type]
+    assert info.value.field == "url"
+    assert info.value.reason.startswith("read_timeout must be a positive number of seconds; "
+                                        "got '")
+
+
+def test_seconds_names_the_maximum_when_over_it() -> None:
+    with pytest.raises(ValidationError, match="31536000, one year"):
+        v.seconds("timeout", "40000000", what="timeout")
+
+
+def test_now_is_utc_whole_milliseconds_and_a_valid_instant() -> None:
+    before = datetime.now(UTC)
+    t = v.now()
+    after = datetime.now(UTC)
+    assert t.tzinfo is UTC and t.microsecond % 1000 == 0
+    assert before - timedelta(milliseconds=1) < t <= after  # truncated, never ahead
+    assert v.instant("timestamp", t) == t
+    # the older name is the same function, so Memory's default-clock shortcut still holds
+    assert v.now_utc is v.now
+
+
+def test_now_is_stored_unchanged(mem: Memory) -> None:
+    t = v.now()
+    msg = mem.save_message("c", "user", "x", timestamp=t)
+    assert msg.timestamp == t
+    assert mem.get_messages("c")[0].timestamp == t

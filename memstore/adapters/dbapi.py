@@ -8,6 +8,7 @@ state, how to execute one statement, and which errors are its own.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Iterator
@@ -132,7 +133,5 @@ class DbapiRunner:
 
 
 def _close_quietly(cur: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):  # a cursor of a connection that was lost
         cur.close()
-    except Exception:  # a cursor of a connection that was lost
-        pass

@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from ..models import Chat, Message, NewMessage, WorkingMemory
-from ..plan import Plan, done
+from ..plan import Plan, Unit, done
 from .base import Dialect
 
 T = TypeVar("T")
@@ -200,11 +200,18 @@ class InMemoryDialect(Dialect):
 class NoRunner:
     """The runner of the in-process store: its plans run no statement."""
 
-    def execute(self, unit: object) -> list[object]:
+    def execute(self, unit: Unit) -> list[Any]:
         raise AssertionError("the in-process store runs no statement")
 
     def close(self) -> None:
         pass
+
+
+class NoAsyncRunner:
+    """``NoRunner`` for ``AsyncMemory``."""
+
+    async def execute(self, unit: Unit) -> list[Any]:
+        raise AssertionError("the in-process store runs no statement")
 
     async def aclose(self) -> None:
         pass

@@ -86,7 +86,8 @@ class SqliteFormat(SqlDialect):
                  for k in keys]
         stmts.append(Stmt(self.catalog["index_names"], {}, "rows"))
         results = yield Unit("read", tuple(stmts))
-        columns = {self.tables[k]: {r[0] for r in rows} for k, rows in zip(keys, results)}
+        columns = {self.tables[k]: {r[0] for r in rows}
+                   for k, rows in zip(keys, results[:-1], strict=True)}
         return sqlite_doctor(self, columns, {r[0] for r in results[-1]})
 
 
