@@ -1,9 +1,8 @@
 # memstore developer commands. `make install` first; every target uses .venv.
 PY ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 SERVICES_DIR ?= /tmp/memstore-services
-# Server URLs from `make services`, when it has been run (CI exports them itself).
-WITH_SERVICES = if [ -z "$$MEMSTORE_TEST_POSTGRES_URL" ] && [ -f $(SERVICES_DIR)/env ]; then . $(SERVICES_DIR)/env; fi; \
-	if [ -z "$$MEMSTORE_TEST_TURSO_URL" ] && [ -f $(SERVICES_DIR)-turso/env ]; then . $(SERVICES_DIR)-turso/env; fi;
+# Extra pytest arguments for `make test`, e.g. PYTEST_ARGS='-x -q tests/test_api.py'.
+PYTEST_ARGS ?=
 
 .PHONY: install test check lint types services services-stop bench bench-peers clean
 
@@ -12,8 +11,12 @@ install:
 	.venv/bin/pip install -q --upgrade pip
 	.venv/bin/pip install -q -e '.[dev]'
 
+# The whole suite, servers included. The servers are the ones in $$MEMSTORE_TEST_*_URL (CI
+# exports them), else those of `make services`, else throwaway ones that
+# .ci/with-services.sh starts for this run and stops afterwards; it also runs
+# `npm ci --prefix tests/interop` when tests/interop/node_modules is missing.
 test:
-	@$(WITH_SERVICES) $(PY) -m pytest
+	@SERVICES_DIR='$(SERVICES_DIR)' bash .ci/with-services.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
 	$(PY) -m ruff check memstore tests examples
@@ -23,15 +26,18 @@ types:
 
 check: lint types test
 
+# Servers that stay up until `make services-stop` (`make test` finds them by SERVICES_DIR).
+# Prints `export` lines to paste into a shell, for running pytest yourself.
 services:
-	@bash .ci/services.sh start $(SERVICES_DIR) >/dev/null
-	@bash .ci/turso-server.sh start $(SERVICES_DIR)-turso >/dev/null
-	@echo "test servers running; their URLs (also in $(SERVICES_DIR)/env and $(SERVICES_DIR)-turso/env):"
-	@grep URL $(SERVICES_DIR)/env $(SERVICES_DIR)-turso/env
+	@bash .ci/services.sh start '$(SERVICES_DIR)' >/dev/null
+	@bash .ci/turso-server.sh start '$(SERVICES_DIR)-turso' >/dev/null
+	@echo "# test servers running; for pytest in your shell, paste these lines or run"
+	@echo "#   . $(SERVICES_DIR)/env; . $(SERVICES_DIR)-turso/env"
+	@cat '$(SERVICES_DIR)/env' '$(SERVICES_DIR)-turso/env'
 
 services-stop:
-	bash .ci/services.sh stop $(SERVICES_DIR)
-	bash .ci/turso-server.sh stop $(SERVICES_DIR)-turso
+	bash .ci/services.sh stop '$(SERVICES_DIR)'
+	bash .ci/turso-server.sh stop '$(SERVICES_DIR)-turso'
 
 # ROWS=1000000 for the full run. Uses the servers in $$MEMSTORE_TEST_*_URL when set, else
 # starts its own with .ci/services.sh and .ci/turso-server.sh (stopped at the end).

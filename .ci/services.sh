@@ -60,6 +60,7 @@ MY_RUN=$STATE_DIR/mysql-run         # socket + pid file
 MY_SOCK=$MY_RUN/mysql.sock
 MY_PID=$MY_RUN/mariadbd.pid
 MY_LOG=$STATE_DIR/mysql.log
+MY_TMP=$STATE_DIR/mysql-tmp         # InnoDB's temp files (else $TMPDIR, maybe not the mysql user's)
 MY_CNF=$STATE_DIR/my.cnf
 
 # As root the servers run as their Debian system users (initdb/postgres refuse
@@ -276,9 +277,9 @@ start_mysql() {
     admin=$(find_tool mariadb-admin mysqladmin) || die "mariadb-admin not found"
     MY_PORT=$(free_port)
     log "MariaDB: install-db in $MY_DATA, port $MY_PORT"
-    mkdir -p "$MY_DATA" "$MY_RUN"
+    mkdir -p "$MY_DATA" "$MY_RUN" "$MY_TMP"
     touch "$MY_LOG"
-    if ((IS_ROOT)); then chown "$MY_USER": "$MY_DATA" "$MY_RUN"; fi
+    if ((IS_ROOT)); then chown "$MY_USER": "$MY_DATA" "$MY_RUN" "$MY_TMP"; fi
 
     # A private defaults file keeps the system /etc/mysql config (socket in
     # /run/mysqld, logging to syslog, ...) out of the picture, and lets tests
@@ -290,6 +291,7 @@ start_mysql() {
         echo "datadir = $MY_DATA"
         echo "socket = $MY_SOCK"
         echo "pid-file = $MY_PID"
+        echo "tmpdir = $MY_TMP"
         echo "bind-address = 127.0.0.1"
         echo "port = $MY_PORT"
         echo "skip-networking = 0"

@@ -1,10 +1,17 @@
 """memstore quick start on the embedded SQLite default: run `python examples/quickstart.py`."""
 
+from pathlib import Path
+
 import memstore
 
+# A demo should print the same thing every time you run it, so each run starts from a
+# fresh quickstart.db (in the current directory) instead of adding to the last run's data.
+# The file stays afterwards: `memstore chats sqlite:///quickstart.db` shows what is in it.
+for name in ("quickstart.db", "quickstart.db-wal", "quickstart.db-shm"):
+    Path(name).unlink(missing_ok=True)
+
 with memstore.connect("sqlite:///quickstart.db") as mem:
-    mem.init_schema()  # idempotent
-    mem.delete_chat("trip")  # start the demo afresh on every run
+    mem.init_schema()  # creates the tables; safe to run on every start
 
     mem.update_working_memory(scope="user", user_id="u1", content="# Facts\n- likes Rome")
     mem.save_messages("trip", [

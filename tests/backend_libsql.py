@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from memstore.store import Clock
 from tests.backends import IN_CI, Backend
 
 _scratch = Path(tempfile.mkdtemp(prefix="memstore-libsql-"))
+atexit.register(shutil.rmtree, _scratch, ignore_errors=True)  # gone after the run
 _counter = itertools.count()
 
 
@@ -38,4 +41,12 @@ def _open(clock: Clock | None) -> memstore.Memory:
     return mem
 
 
-BACKEND = Backend("libsql", _open)
+async def _open_async(clock: Clock | None) -> memstore.AsyncMemory:
+    libsql = require_libsql()
+    conn = libsql.connect(str(_scratch / f"t{next(_counter)}.db"))
+    mem = await memstore.connect_async(conn, clock=clock)
+    await mem.init_schema()
+    return mem
+
+
+BACKEND = Backend("libsql", _open, _open_async)

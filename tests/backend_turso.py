@@ -4,7 +4,9 @@ real batch/execute code, no network), a fresh database file per open. The networ
 
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from memstore.store import Clock
 from tests.backends import Backend
 
 _scratch = Path(tempfile.mkdtemp(prefix="memstore-turso-"))
+atexit.register(shutil.rmtree, _scratch, ignore_errors=True)  # gone after the run
 _counter = itertools.count()
 
 
@@ -22,4 +25,11 @@ def _open(clock: Clock | None) -> memstore.Memory:
     return mem
 
 
-BACKEND = Backend("turso", _open)
+async def _open_async(clock: Clock | None) -> memstore.AsyncMemory:
+    # The native async path: libsql-client's async Client awaited on the caller's loop.
+    mem = await memstore.connect_async(f"file:{_scratch}/t{next(_counter)}.db", clock=clock)
+    await mem.init_schema()
+    return mem
+
+
+BACKEND = Backend("turso", _open, _open_async)
