@@ -9,8 +9,9 @@ matches); it holds no SQL.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -18,9 +19,10 @@ from . import validate as v
 from .adapters.base import AsyncRunner, Dialect, Runner
 from .errors import ClosedError, ValidationError
 from .models import Chat, Message, NewMessage, WorkingMemory, message_from_row
-from .plan import Plan, arun, run
+from .plan import Plan, arun, done, run
 
 T = TypeVar("T")
+_MS = timedelta(milliseconds=1)
 
 Clock = Callable[[], datetime]
 
@@ -46,6 +48,20 @@ def title_matcher(search: str) -> Callable[[str], bool]:
     return lambda title: needle in title.casefold()
 
 
+def _items(messages: Any, *, allow_empty: bool) -> list[Any]:
+    """The ``messages`` argument of a save as a list (not yet validated item by item)."""
+    if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Iterable):
+        raise ValidationError("messages", "must be a list of mappings; got "
+                              + type(messages).__name__)
+    items = list(messages)
+    if not items and not allow_empty:
+        raise ValidationError("messages", "must not be empty")
+    if len(items) > v.MAX_BATCH:
+        raise ValidationError(
+            "messages", f"has {len(items)} items; the maximum is {v.MAX_BATCH}")
+    return items
+
+
 def _item_field(field: str, index: int, inner: str) -> str:
     """The field of an error in one item of a save: ``messages[3].role`` in a batch,
     ``role`` for save_message, ``messages[3]`` / ``message`` for the item itself."""
@@ -63,6 +79,9 @@ class Operations:
         self._dialect = dialect
         self._clock = clock or v.now_utc
         self._closed = False
+        # The newest instant given to a message saved without a timestamp (see _stamp).
+        self._last_stamp: datetime | None = None
+        self._stamp_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -119,38 +138,86 @@ class Operations:
         for a batch), then write them all in one transaction."""
         chat_id = v.ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
-        if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Iterable):
-            raise ValidationError("messages", "must be a list of mappings; got "
-                                  + type(messages).__name__)
-        items = list(messages)
-        if not items:
-            raise ValidationError("messages", "must not be empty")
-        if len(items) > v.MAX_BATCH:
-            raise ValidationError(
-                "messages", f"has {len(items)} items; the maximum is {v.MAX_BATCH}")
-        now = self._now()  # the instant of every message given without one
+        items = _items(messages, allow_empty=False)
+        return self._saved(chat_id, user_id, self._batch(items, field), replace=False)
+
+    def _batch(self, items: list[Any], field: str) -> list[NewMessage]:
+        """Validated messages; those given without a timestamp get ordered instants."""
+        now = self._now()
         batch: list[NewMessage] = []
+        auto: list[int] = []  # positions of the messages given without a timestamp
         for i, item in enumerate(items):
             try:
                 batch.append(v.new_message(item, now))
             except ValidationError as exc:
                 # Field names are built only here: this loop runs once per message.
                 raise ValidationError(_item_field(field, i, exc.field), exc.reason) from None
-        return self._saved(chat_id, user_id, batch)
+            if item.get("timestamp") is None:
+                auto.append(i)
+        if auto:
+            start = self._stamp(now, len(auto))
+            if start != now or len(auto) > 1:
+                for k, i in enumerate(auto):
+                    batch[i] = batch[i]._replace(timestamp=start + k * _MS)
+        return batch
 
-    def _saved(self, chat_id: str, user_id: str | None,
-               batch: list[NewMessage]) -> Plan[list[Message]]:
-        ids = yield from self._dialect.save_messages(chat_id, user_id, batch)
+    def _stamp(self, now: datetime, count: int) -> datetime:
+        """The first of ``count`` instants, 1 ms apart, for messages saved without a
+        timestamp: ``now``, or just after the last one this object gave, so such messages
+        are strictly ordered by time within a batch and across calls (a TS app orders by
+        timestamp and breaks ties by role, not by id)."""
+        with self._stamp_lock:
+            last = self._last_stamp
+            start = now if last is None or now > last else last + _MS
+            end = start + (count - 1) * _MS
+            if end > v.MAX_INSTANT:
+                raise ValidationError("timestamp", "the ordered instants of messages saved "
+                                      "without a timestamp would pass "
+                                      f"{v.MAX_INSTANT.isoformat()}; give timestamps")
+            self._last_stamp = end
+        return start
+
+    def _saved(self, chat_id: str, user_id: str | None, batch: list[NewMessage], *,
+               replace: bool) -> Plan[list[Message]]:
+        write = self._dialect.replace_messages if replace else self._dialect.save_messages
+        ids = yield from write(chat_id, user_id, batch)
         return [message_from_row(i, chat_id, user_id, m.role, m.content, m.timestamp)
                 for i, m in zip(ids, batch, strict=True)]
 
     def _get_messages(
-        self, chat_id: str, user_id: str | None, limit: int
+        self, chat_id: str, user_id: str | None, limit: int | None, before_id: int | None,
     ) -> Plan[list[Message]]:
         chat_id = v.ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
-        limit = v.limit("limit", limit)
-        return self._dialect.last_messages(chat_id, user_id, limit)
+        read = v.read_limit("limit", limit)
+        before = None if before_id is None else v.message_id("before_id", before_id)
+        return self._dialect.last_messages(chat_id, user_id, read, before)
+
+    def _replace_messages(
+        self, chat_id: str, messages: Iterable[Mapping[str, Any]], user_id: str | None,
+    ) -> Plan[list[Message]]:
+        chat_id = v.ident("chat_id", chat_id)
+        user_id = v.optional_ident("user_id", user_id)
+        items = _items(messages, allow_empty=True)
+        return self._saved(chat_id, user_id, self._batch(items, "messages"), replace=True)
+
+    def _pop_message(self, chat_id: str) -> Plan[Message | None]:
+        return self._dialect.pop_message(v.ident("chat_id", chat_id))
+
+    def _clear_messages(self, chat_id: str) -> Plan[int]:
+        return self._dialect.clear_messages(v.ident("chat_id", chat_id))
+
+    def _delete_messages(self, chat_id: str, ids: Iterable[int]) -> Plan[int]:
+        chat_id = v.ident("chat_id", chat_id)
+        wanted = v.message_ids("ids", ids)
+        return self._dialect.delete_messages(chat_id, wanted) if wanted else done(0)
+
+    def _count_messages(self, chat_id: str) -> Plan[int]:
+        return self._dialect.count_messages(v.ident("chat_id", chat_id))
+
+    def _chat_ids(self, user_id: str | None, limit: int) -> Plan[list[str]]:
+        user_id = v.optional_ident("user_id", user_id)
+        return self._dialect.chat_ids(user_id, v.limit("limit", limit))
 
     # -- chats -------------------------------------------------------------------
 
@@ -264,11 +331,49 @@ class Memory(Operations):
         return self._run(self._save(chat_id, messages, user_id, field="messages"))
 
     def get_messages(
-        self, chat_id: str, *, user_id: str | None = None, limit: int = 100
+        self, chat_id: str, *, user_id: str | None = None, limit: int | None = 100,
+        before_id: int | None = None,
     ) -> list[Message]:
-        """The newest ``limit`` messages of the chat, oldest first. Equal timestamps keep
-        insertion order. With ``user_id``, that user's messages and those with no user."""
-        return self._run(self._get_messages(chat_id, user_id, limit))
+        """The newest ``limit`` messages of the chat, oldest first (``limit=None``: all of
+        them, read in keyset pages). ``before_id``: the ``limit`` messages just older than
+        that message (scrollback; NotFoundError if it is not a message of this chat).
+        Order is (timestamp, id). With ``user_id``, that user's messages and those with
+        no user."""
+        return self._run(self._get_messages(chat_id, user_id, limit, before_id))
+
+    def replace_messages(
+        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        user_id: str | None = None,
+    ) -> list[Message]:
+        """Delete the chat's messages and save ``messages`` (may be empty) in one
+        transaction: a concurrent reader sees the old list or the new one. The chat row
+        stays, its message_count becomes len(messages); working memory stays."""
+        return self._run(self._replace_messages(chat_id, messages, user_id))
+
+    def pop_message(self, chat_id: str) -> Message | None:
+        """Remove and return the newest message by (timestamp, id), atomically (each
+        message goes to exactly one of concurrent callers); None if the chat has none."""
+        return self._run(self._pop_message(chat_id))
+
+    def clear_messages(self, chat_id: str) -> int:
+        """Delete the chat's messages; the chat row (title, owner, created_at) and its
+        working memory stay, message_count becomes 0. How many were deleted."""
+        return self._run(self._clear_messages(chat_id))
+
+    def delete_messages(self, chat_id: str, ids: Iterable[int]) -> int:
+        """Delete the messages of this chat with these ids (ids of other chats are left
+        alone); message_count goes down accordingly. How many were deleted."""
+        return self._run(self._delete_messages(chat_id, ids))
+
+    def count_messages(self, chat_id: str) -> int:
+        """How many messages the chat has (counted, not read from message_count, which a
+        TS app overwrites with its own arithmetic)."""
+        return self._run(self._count_messages(chat_id))
+
+    def chat_ids(self, *, user_id: str | None = None, limit: int = 100) -> list[str]:
+        """Ids of the chats that have messages (with ``user_id``: messages of that user),
+        in code point order; includes chats a TS app wrote without a chat row."""
+        return self._run(self._chat_ids(user_id, limit))
 
     # -- chats -------------------------------------------------------------------
 
@@ -395,11 +500,49 @@ class AsyncMemory(Operations):
         return await self._run(self._save(chat_id, messages, user_id, field="messages"))
 
     async def get_messages(
-        self, chat_id: str, *, user_id: str | None = None, limit: int = 100
+        self, chat_id: str, *, user_id: str | None = None, limit: int | None = 100,
+        before_id: int | None = None,
     ) -> list[Message]:
-        """The newest ``limit`` messages of the chat, oldest first. Equal timestamps keep
-        insertion order. With ``user_id``, that user's messages and those with no user."""
-        return await self._run(self._get_messages(chat_id, user_id, limit))
+        """The newest ``limit`` messages of the chat, oldest first (``limit=None``: all of
+        them, read in keyset pages). ``before_id``: the ``limit`` messages just older than
+        that message (scrollback; NotFoundError if it is not a message of this chat).
+        Order is (timestamp, id). With ``user_id``, that user's messages and those with
+        no user."""
+        return await self._run(self._get_messages(chat_id, user_id, limit, before_id))
+
+    async def replace_messages(
+        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        user_id: str | None = None,
+    ) -> list[Message]:
+        """Delete the chat's messages and save ``messages`` (may be empty) in one
+        transaction: a concurrent reader sees the old list or the new one. The chat row
+        stays, its message_count becomes len(messages); working memory stays."""
+        return await self._run(self._replace_messages(chat_id, messages, user_id))
+
+    async def pop_message(self, chat_id: str) -> Message | None:
+        """Remove and return the newest message by (timestamp, id), atomically (each
+        message goes to exactly one of concurrent callers); None if the chat has none."""
+        return await self._run(self._pop_message(chat_id))
+
+    async def clear_messages(self, chat_id: str) -> int:
+        """Delete the chat's messages; the chat row (title, owner, created_at) and its
+        working memory stay, message_count becomes 0. How many were deleted."""
+        return await self._run(self._clear_messages(chat_id))
+
+    async def delete_messages(self, chat_id: str, ids: Iterable[int]) -> int:
+        """Delete the messages of this chat with these ids (ids of other chats are left
+        alone); message_count goes down accordingly. How many were deleted."""
+        return await self._run(self._delete_messages(chat_id, ids))
+
+    async def count_messages(self, chat_id: str) -> int:
+        """How many messages the chat has (counted, not read from message_count, which a
+        TS app overwrites with its own arithmetic)."""
+        return await self._run(self._count_messages(chat_id))
+
+    async def chat_ids(self, *, user_id: str | None = None, limit: int = 100) -> list[str]:
+        """Ids of the chats that have messages (with ``user_id``: messages of that user),
+        in code point order; includes chats a TS app wrote without a chat row."""
+        return await self._run(self._chat_ids(user_id, limit))
 
     # -- chats -------------------------------------------------------------------
 

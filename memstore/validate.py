@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
 from .errors import ValidationError
@@ -29,6 +29,7 @@ MAX_CONTENT_BYTES = 1024 * 1024
 MAX_LIMIT = 10_000
 MAX_MESSAGE_COUNT = 2**31 - 1  # INTEGER / INT columns
 MAX_BATCH = 10_000
+MAX_ID = 2**63 - 1  # message ids are BIGINT-safe integers; larger cannot be an id
 
 MIN_INSTANT = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
 MAX_INSTANT = datetime(2038, 1, 19, 3, 14, 7, 999000, tzinfo=timezone.utc)
@@ -118,6 +119,28 @@ def bounded_int(field: str, value: object, low: int, high: int) -> int:
 
 def limit(field: str, value: object) -> int:
     return bounded_int(field, value, 1, MAX_LIMIT)
+
+
+def read_limit(field: str, value: object) -> int | None:
+    """How many messages a read returns: None for all, else at least 1. No upper cap
+    beyond the INTEGER range: reads past one page go in keyset pages."""
+    return None if value is None else bounded_int(field, value, 1, MAX_ID)
+
+
+def message_id(field: str, value: object) -> int:
+    return bounded_int(field, value, 1, MAX_ID)
+
+
+def message_ids(field: str, value: object) -> list[int]:
+    """Distinct message ids, in the order given (at most MAX_BATCH)."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError(field, f"must be a list of message ids; got {type(value).__name__}")
+    ids = list(value)
+    if len(ids) > MAX_BATCH:
+        raise ValidationError(field, f"has {len(ids)} ids; the maximum is {MAX_BATCH}")
+    for i, item in enumerate(ids):
+        message_id(f"{field}[{i}]", item)
+    return list(dict.fromkeys(ids))
 
 
 def instant(field: str, value: object) -> datetime:

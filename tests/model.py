@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 LOW = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
 HIGH = datetime(2038, 1, 19, 3, 14, 7, 999000, tzinfo=timezone.utc)
+MS = timedelta(milliseconds=1)
 
 
 class Expected(Exception):
@@ -23,6 +24,10 @@ class Expected(Exception):
     def __init__(self, field: str) -> None:
         super().__init__(field)
         self.field = field
+
+
+class ExpectedNotFound(Exception):
+    """The model's prediction: a NotFoundError."""
 
 
 def _bad_text(s: Any, max_chars: int | None = None) -> bool:
@@ -64,6 +69,21 @@ def check_limit(value: Any) -> int:
     return value
 
 
+def check_read_limit(value: Any) -> int | None:
+    """get_messages: None (all) or any positive int."""
+    if value is None:
+        return None
+    if type(value) is not int or not 1 <= value <= 2**63 - 1:
+        raise Expected("limit")
+    return value
+
+
+def check_message_id(name: str, value: Any) -> int:
+    if type(value) is not int or not 1 <= value <= 2**63 - 1:
+        raise Expected(name)
+    return value
+
+
 @dataclass
 class MMsg:
     id: int
@@ -91,6 +111,9 @@ class Model:
     messages: list[MMsg] = field(default_factory=list)
     chats: dict[str, MChat] = field(default_factory=dict)
     next_id: int = 1
+    # The last instant given to a message saved without a timestamp: the next such message
+    # gets max(now, that + 1 ms), so they are strictly ordered (README, ordering rules).
+    last_stamp: datetime | None = None
 
     # working memory
     def _wm_key(self, scope: Any, chat_id: Any, user_id: Any) -> str:
@@ -132,8 +155,16 @@ class Model:
                 raise Expected(prefix + "role")
             text = check_content(prefix + "content", item["content"])
             ts = item.get("timestamp")
-            ts = self.now if ts is None else check_instant(prefix + "timestamp", ts)
+            ts = None if ts is None else check_instant(prefix + "timestamp", ts)
             rows.append((item["role"], text, ts))
+        stamped = []
+        for role, text, ts in rows:
+            if ts is None:
+                last = self.last_stamp
+                ts = self.now if last is None or self.now > last else last + MS
+                self.last_stamp = ts
+            stamped.append((role, text, ts))
+        rows = stamped
         out = []
         for role, text, ts in rows:
             out.append(MMsg(self.next_id, chat_id, user_id, role, text, ts))
@@ -149,14 +180,82 @@ class Model:
             chat.updated_at = max(chat.updated_at, newest)
         return out
 
-    def get_messages(self, chat_id: Any, user_id: Any, limit: Any) -> list[MMsg]:
+    def _chat_order(self, chat_id: str) -> list[MMsg]:
+        return sorted((m for m in self.messages if m.chat_id == chat_id),
+                      key=lambda m: (m.timestamp, m.id))
+
+    def get_messages(self, chat_id: Any, user_id: Any, limit: Any,
+                     before_id: Any = None) -> list[MMsg]:
         check_id("chat_id", chat_id)
         check_id("user_id", user_id, optional=True)
+        limit = check_read_limit(limit)
+        if before_id is not None:
+            check_message_id("before_id", before_id)
+        rows = self._chat_order(chat_id)
+        if before_id is not None:
+            at = [i for i, m in enumerate(rows) if m.id == before_id]
+            if not at:
+                raise ExpectedNotFound()
+            rows = rows[:at[0]]
+        rows = [m for m in rows
+                if user_id is None or m.user_id is None or m.user_id == user_id]
+        return rows if limit is None else rows[-limit:]
+
+    def replace_messages(self, chat_id: Any, items: list[dict[str, Any]],
+                         user_id: Any) -> list[MMsg]:
+        check_id("chat_id", chat_id)
+        check_id("user_id", user_id, optional=True)
+        if not items:
+            self.clear_messages(chat_id)
+            return []
+        # validate everything before anything changes (one transaction)
+        probe = Model(now=self.now, last_stamp=self.last_stamp, next_id=self.next_id)
+        probe.save_messages(chat_id, items, user_id, single=False)
+        self.clear_messages(chat_id)
+        return self.save_messages(chat_id, items, user_id, single=False)
+
+    def pop_message(self, chat_id: Any) -> MMsg | None:
+        check_id("chat_id", chat_id)
+        rows = self._chat_order(chat_id)
+        if not rows:
+            return None
+        newest = rows[-1]
+        self.messages.remove(newest)
+        chat = self.chats.get(chat_id)
+        if chat is not None:
+            chat.message_count = max(chat.message_count - 1, 0)
+        return newest
+
+    def clear_messages(self, chat_id: Any) -> int:
+        check_id("chat_id", chat_id)
+        gone = sum(1 for m in self.messages if m.chat_id == chat_id)
+        self.messages = [m for m in self.messages if m.chat_id != chat_id]
+        if chat_id in self.chats:
+            self.chats[chat_id].message_count = 0
+        return gone
+
+    def delete_messages(self, chat_id: Any, ids: Any) -> int:
+        check_id("chat_id", chat_id)
+        if isinstance(ids, (str, dict)):
+            raise Expected("ids")
+        for i, x in enumerate(ids):
+            check_message_id(f"ids[{i}]", x)
+        doomed = [m for m in self.messages if m.chat_id == chat_id and m.id in set(ids)]
+        self.messages = [m for m in self.messages if m not in doomed]
+        if doomed and chat_id in self.chats:
+            chat = self.chats[chat_id]
+            chat.message_count = max(chat.message_count - len(doomed), 0)
+        return len(doomed)
+
+    def count_messages(self, chat_id: Any) -> int:
+        check_id("chat_id", chat_id)
+        return sum(1 for m in self.messages if m.chat_id == chat_id)
+
+    def chat_ids(self, user_id: Any, limit: Any) -> list[str]:
+        check_id("user_id", user_id, optional=True)
         limit = check_limit(limit)
-        rows = [m for m in self.messages if m.chat_id == chat_id
-                and (user_id is None or m.user_id is None or m.user_id == user_id)]
-        rows.sort(key=lambda m: (m.timestamp, m.id))
-        return rows[-limit:]
+        ids = {m.chat_id for m in self.messages if user_id is None or m.user_id == user_id}
+        return sorted(ids)[:limit]
 
     # chats
     def save_chat(self, chat_id: Any, user_id: Any, title: Any, created_at: Any,

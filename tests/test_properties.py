@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 import memstore
 from tests.async_bridge import open_blocking
 from tests.backends import Backend
-from tests.model import HIGH, LOW, Expected, Model
+from tests.model import HIGH, LOW, Expected, ExpectedNotFound, Model
 
 # Examples per backend and run; CI runs each backend with at least this many.
 EXAMPLES = {"memory": 200, "sqlite": 200, "postgres": 100, "mysql": 100, "turso": 100,
@@ -52,6 +52,8 @@ searches = st.one_of(st.none(), st.sampled_from(["", "trip", "ROME", "%", "_", "
                                                   "ß", "o"]), unicode_text)
 roles = st.sampled_from(["user", "assistant", "system", "user", "bot"])
 limits = st.sampled_from([1, 2, 3, 5, 100, 100, 100, 10_000, 0, -1, 10_001, True])
+# get_messages: None reads the whole chat; any positive int is valid (keyset pages).
+read_limits = st.sampled_from([1, 2, 3, 5, 100, 100, None, None, 10_001, 0, -1, True])
 # A few fixed instants, so equal timestamps are common, plus invalid ones.
 instants = st.one_of(
     st.none(),
@@ -143,6 +145,10 @@ class MemstoreMachine(RuleBasedStateMachine):
                 mem_call()
             assert info.value.field == exc.field
             return None, None
+        except ExpectedNotFound:
+            with pytest.raises(memstore.NotFoundError):
+                mem_call()
+            return None, None
         return expected, mem_call()
 
     def same(self, model_call: Any, mem_call: Any) -> None:
@@ -196,10 +202,84 @@ class MemstoreMachine(RuleBasedStateMachine):
             lambda: self.mem.save_messages(chat_id, items, user_id=user_id))
         self._record(expected, got)
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids, limit=limits)
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids, limit=read_limits)
     def get_messages(self, chat_id: Any, user_id: Any, limit: Any) -> None:
         self.same(lambda: self.model.get_messages(chat_id, user_id, limit),
                   lambda: self.mem.get_messages(chat_id, user_id=user_id, limit=limit))
+
+    def backend_id(self, model_id: int) -> int:
+        """The backend's id of a model message; an id no backend has for one the model
+        never stored (or that is gone)."""
+        for backend, model in self.idmap.items():
+            if model == model_id:
+                return backend
+        return 10**9 + model_id
+
+    @rule(chat_id=chat_ids, user_id=user_ids, limit=read_limits, data=st.data())
+    def get_messages_before(self, chat_id: Any, user_id: Any, limit: Any,
+                            data: st.DataObject) -> None:
+        """Scrollback: an anchor in this chat, in another chat, gone, or not an int."""
+        known = [m.id for m in self.model.messages] or [1]
+        model_id = data.draw(st.one_of(st.sampled_from(known), st.integers(1, 3),
+                                       st.sampled_from([0, -1, "1", True])))
+        before = self.backend_id(model_id) if type(model_id) is int and model_id > 0 \
+            else model_id
+        self.same(lambda: self.model.get_messages(chat_id, user_id, limit, model_id),
+                  lambda: self.mem.get_messages(chat_id, user_id=user_id, limit=limit,
+                                                before_id=before))
+
+    def check_chat(self, chat_id: Any) -> None:
+        """After a write to one chat: its whole history and its row, right away."""
+        if not isinstance(chat_id, str) or chat_id in ("", "x" * 256) or "\x00" in chat_id:
+            return
+        self.same(lambda: self.model.get_messages(chat_id, None, None),
+                  lambda: self.mem.get_messages(chat_id, limit=None))
+        self.same(lambda: self.model.get_chat(chat_id), lambda: self.mem.get_chat(chat_id))
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids))
+    def pop_message(self, chat_id: Any) -> None:
+        self.same(lambda: self.model.pop_message(chat_id),
+                  lambda: self.mem.pop_message(chat_id))
+        self.check_chat(chat_id)
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids))
+    def clear_messages(self, chat_id: Any) -> None:
+        self.same(lambda: self.model.clear_messages(chat_id),
+                  lambda: self.mem.clear_messages(chat_id))
+        self.check_chat(chat_id)
+
+    @rule(chat_id=chat_ids, user_id=user_ids, items=st.lists(
+        st.fixed_dictionaries({"role": roles, "content": sometimes_bad(contents, bad_contents)},
+                              optional={"timestamp": instants}), max_size=4))
+    def replace_messages(self, chat_id: Any, user_id: Any, items: list[dict[str, Any]]) -> None:
+        expected, got = self.both(
+            lambda: self.model.replace_messages(chat_id, items, user_id),
+            lambda: self.mem.replace_messages(chat_id, items, user_id=user_id))
+        self._record(expected, got)
+        self.check_chat(chat_id)
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), data=st.data())
+    def delete_messages(self, chat_id: Any, data: st.DataObject) -> None:
+        known = [m.id for m in self.model.messages] or [1]
+        model_ids = data.draw(st.lists(st.one_of(st.sampled_from(known), st.integers(1, 3)),
+                                       max_size=4))
+        ids: list[Any] = [self.backend_id(i) for i in model_ids]
+        if data.draw(st.integers(0, 7)) == 0:  # sometimes an invalid id
+            bad = data.draw(st.sampled_from([0, -5, "7", True, 2**63]))
+            model_ids, ids = [*model_ids, bad], [*ids, bad]
+        self.same(lambda: self.model.delete_messages(chat_id, model_ids),
+                  lambda: self.mem.delete_messages(chat_id, ids))
+        self.check_chat(chat_id)
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids))
+    def count_messages(self, chat_id: Any) -> None:
+        self.same(lambda: self.model.count_messages(chat_id),
+                  lambda: self.mem.count_messages(chat_id))
+
+    @rule(user_id=user_ids, limit=limits)
+    def list_chat_ids(self, user_id: Any, limit: Any) -> None:
+        self.same(lambda: self.model.chat_ids(user_id, limit),
+                  lambda: self.mem.chat_ids(user_id=user_id, limit=limit))
 
     @rule(chat_id=chat_ids, user_id=user_ids, title=st.one_of(st.none(), titles),
           created_at=instants, updated_at=instants,

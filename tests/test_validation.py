@@ -84,7 +84,19 @@ CASES: list[tuple[str, Call, str]] = [
      "messages[0].timestamp"),
     # limits and counts
     ("limit 0", lambda m: m.get_messages("c", limit=0), "limit"),
-    ("limit 10001", lambda m: m.get_messages("c", limit=10_001), "limit"),
+    # get_messages reads past 10,000 in keyset pages; get_chats and chat_ids keep the cap
+    ("get_chats limit 10001", lambda m: m.get_chats(limit=10_001), "limit"),
+    ("chat_ids limit 10001", lambda m: m.chat_ids(limit=10_001), "limit"),
+    ("limit -1", lambda m: m.get_messages("c", limit=-1), "limit"),
+    ("limit str", lambda m: m.get_messages("c", limit="5"), "limit"),  # type: ignore[arg-type]
+    ("before_id 0", lambda m: m.get_messages("c", before_id=0), "before_id"),
+    ("before_id bool", lambda m: m.get_messages("c", before_id=True), "before_id"),
+    ("ids not a list", lambda m: m.delete_messages("c", 5), "ids"),  # type: ignore[arg-type]
+    ("ids with a str", lambda m: m.delete_messages("c", [1, "2"]), "ids[1]"),  # type: ignore[list-item]
+    ("replace with a bad item", lambda m: m.replace_messages(
+        "c", [{"role": "user", "content": "a"}, {"role": "bot", "content": "b"}]),
+     "messages[1].role"),
+    ("replace with a str", lambda m: m.replace_messages("c", "hello"), "messages"),  # type: ignore[arg-type]
     ("limit True", lambda m: m.get_messages("c", limit=True), "limit"),
     ("limit float", lambda m: m.get_chats(limit=2.0), "limit"),  # type: ignore[arg-type]
     ("negative message_count", lambda m: m.save_chat("c", message_count=-1), "message_count"),

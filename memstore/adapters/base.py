@@ -50,9 +50,38 @@ class Dialect(ABC):
         (count += len, updated_at = max(updated_at, newest)); return the new ids."""
 
     @abstractmethod
-    def last_messages(self, chat_id: str, user_id: str | None,
-                      limit: int) -> Plan[list[Message]]:
-        """The newest ``limit`` messages by (timestamp, id), returned oldest first."""
+    def replace_messages(
+        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
+    ) -> Plan[list[int]]:
+        """Delete the chat's messages, reset its message_count to 0, then save
+        ``messages`` (possibly none), all in one transaction; the new ids."""
+
+    @abstractmethod
+    def last_messages(self, chat_id: str, user_id: str | None, limit: int | None,
+                      before_id: int | None = None) -> Plan[list[Message]]:
+        """The newest ``limit`` messages by (timestamp, id) (all of them with None), or
+        with ``before_id`` those just older than that message (NotFoundError when it is
+        not a message of the chat), returned oldest first."""
+
+    @abstractmethod
+    def pop_message(self, chat_id: str) -> Plan[Message | None]:
+        """Delete and return the newest message by (timestamp, id), atomically; the chat
+        row counts one less (never below 0)."""
+
+    @abstractmethod
+    def clear_messages(self, chat_id: str) -> Plan[int]:
+        """Delete the chat's messages; the chat row stays with message_count 0."""
+
+    @abstractmethod
+    def delete_messages(self, chat_id: str, ids: Sequence[int]) -> Plan[int]:
+        """Delete the messages of ``chat_id`` among ``ids`` (distinct); adjust the count."""
+
+    @abstractmethod
+    def count_messages(self, chat_id: str) -> Plan[int]: ...
+
+    @abstractmethod
+    def chat_ids(self, user_id: str | None, limit: int) -> Plan[list[str]]:
+        """Distinct chat ids of the messages (of ``user_id``'s messages), ascending."""
 
     @abstractmethod
     def save_chat(

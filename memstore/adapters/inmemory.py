@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
+from ..errors import NotFoundError
 from ..models import Chat, Message, NewMessage, WorkingMemory
 from ..plan import Plan, Unit, done
 from .base import Dialect
@@ -78,42 +79,114 @@ class InMemoryDialect(Dialect):
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
     ) -> list[int]:
         with self._lock:
-            ids = []
-            stored = self._chat_messages.setdefault(chat_id, [])
-            for m in messages:
-                new = Message(self._next_id, chat_id, user_id, m.role, m.content, m.timestamp)
-                # ids only grow, so a message no older than the last one goes at the end
-                if not stored or stored[-1].timestamp <= new.timestamp:
-                    stored.append(new)
-                else:
-                    bisect.insort(stored, new, key=_read_order)
-                ids.append(self._next_id)
-                self._next_id += 1
-            newest = max(m.timestamp for m in messages)
-            chat = self._chats.get(chat_id)
-            if chat is None:
-                oldest = min(m.timestamp for m in messages)
-                self._chats[chat_id] = Chat(chat_id, user_id, None, oldest, newest, len(ids))
+            return self._save(chat_id, user_id, messages)
+
+    def _save(
+        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
+    ) -> list[int]:
+        # under the caller's lock
+        ids = []
+        stored = self._chat_messages.setdefault(chat_id, [])
+        for m in messages:
+            new = Message(self._next_id, chat_id, user_id, m.role, m.content, m.timestamp)
+            # ids only grow, so a message no older than the last one goes at the end
+            if not stored or stored[-1].timestamp <= new.timestamp:
+                stored.append(new)
             else:
-                self._chats[chat_id] = replace(
-                    chat, message_count=chat.message_count + len(ids),
-                    updated_at=max(chat.updated_at, newest))
-            return ids
+                bisect.insort(stored, new, key=_read_order)
+            ids.append(self._next_id)
+            self._next_id += 1
+        newest = max(m.timestamp for m in messages)
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            oldest = min(m.timestamp for m in messages)
+            self._chats[chat_id] = Chat(chat_id, user_id, None, oldest, newest, len(ids))
+        else:
+            self._chats[chat_id] = replace(
+                chat, message_count=chat.message_count + len(ids),
+                updated_at=max(chat.updated_at, newest))
+        return ids
 
     @immediate
-    def last_messages(self, chat_id: str, user_id: str | None, limit: int) -> list[Message]:
+    def last_messages(self, chat_id: str, user_id: str | None, limit: int | None,
+                      before_id: int | None = None) -> list[Message]:
         with self._lock:
             stored = self._chat_messages.get(chat_id, [])
+            end = len(stored)
+            if before_id is not None:
+                end = next((i for i, m in enumerate(stored) if m.id == before_id), -1)
+                if end < 0:
+                    raise NotFoundError(f"before_id: message {before_id} is not a message "
+                                        f"of chat {chat_id!r}")
             if user_id is None:
-                return stored[-limit:]
+                return stored[max(0, end - limit) if limit is not None else 0:end]
             found = []
-            for m in reversed(stored):
+            for m in reversed(stored[:end]):
                 if m.user_id == user_id or m.user_id is None:
                     found.append(m)
                     if len(found) == limit:
                         break
         found.reverse()
         return found
+
+    @immediate
+    def pop_message(self, chat_id: str) -> Message | None:
+        with self._lock:
+            stored = self._chat_messages.get(chat_id)
+            if not stored:
+                return None
+            newest = stored.pop()
+            self._uncount(chat_id, 1)
+            return newest
+
+    def _uncount(self, chat_id: str, n: int) -> None:
+        chat = self._chats.get(chat_id)
+        if chat is not None and n:
+            self._chats[chat_id] = replace(chat, message_count=max(chat.message_count - n, 0))
+
+    @immediate
+    def clear_messages(self, chat_id: str) -> int:
+        with self._lock:
+            return self._clear(chat_id)
+
+    def _clear(self, chat_id: str) -> int:
+        gone = len(self._chat_messages.pop(chat_id, []))
+        chat = self._chats.get(chat_id)
+        if chat is not None:
+            self._chats[chat_id] = replace(chat, message_count=0)
+        return gone
+
+    @immediate
+    def replace_messages(
+        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
+    ) -> list[int]:
+        with self._lock:
+            self._clear(chat_id)
+            return self._save(chat_id, user_id, messages) if messages else []
+
+    @immediate
+    def delete_messages(self, chat_id: str, ids: Sequence[int]) -> int:
+        doomed = set(ids)
+        with self._lock:
+            stored = self._chat_messages.get(chat_id, [])
+            kept = [m for m in stored if m.id not in doomed]
+            gone = len(stored) - len(kept)
+            if gone:
+                self._chat_messages[chat_id] = kept
+                self._uncount(chat_id, gone)
+            return gone
+
+    @immediate
+    def count_messages(self, chat_id: str) -> int:
+        with self._lock:
+            return len(self._chat_messages.get(chat_id, []))
+
+    @immediate
+    def chat_ids(self, user_id: str | None, limit: int) -> list[str]:
+        with self._lock:
+            ids = [c for c, stored in self._chat_messages.items() if stored
+                   and (user_id is None or any(m.user_id == user_id for m in stored))]
+        return sorted(ids)[:limit]
 
     @immediate
     def save_chat(

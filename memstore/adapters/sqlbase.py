@@ -7,17 +7,24 @@ sequence below (PostgreSQL's one-statement writes, MySQL's multi-row INSERT).
 
 from __future__ import annotations
 
+import json
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from .. import sqlfiles
+from ..errors import NotFoundError
 from ..models import Chat, Message, NewMessage, WorkingMemory, chat_from_row, message_from_row
-from ..plan import Kind, Plan, Stmt, Unit, Want
+from ..plan import Kind, Plan, Stmt, Unit, Want, done
 from .base import Dialect
 
 Row = Sequence[Any]
+# The statements of a batch insert, and how to read the new ids from their results.
+Inserts = tuple[list[Stmt], Callable[[list[Any]], list[int]]]
+# Rows per keyset page when a read returns more than one page (get_messages with a large
+# limit or limit=None): the result list is all a long read holds in memory.
+MESSAGE_PAGE = 1000
 # How many chats a title search reads per page: small enough that a search that is
 # answered by the first rows stops early, big enough that a long search is few queries.
 SEARCH_PAGE = 200
@@ -96,17 +103,38 @@ class SqlDialect(Dialect):
 
     # -- messages ------------------------------------------------------------------
 
-    def save_messages(
+    def insert_stmts(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
-    ) -> Plan[list[int]]:
+    ) -> Plan[Inserts]:
+        """The statements that insert a batch and keep its chat row true, and how to get
+        the ids from their results: one INSERT per message, then touch_chat_for_messages.
+        A sub-plan, so a dialect that must first read a server setting can."""
         insert, encode = self.sql["insert_message"], self.encode_time
         stmts = [Stmt(insert, {"chat_id": chat_id, "user_id": user_id, "role": m.role,
                                "content": m.content, "timestamp": encode(m.timestamp)},
                       "lastrowid") for m in messages]
         stmts.append(self.stmt("touch_chat_for_messages",
                                self.touch_params(chat_id, user_id, messages)))
-        results = yield Unit("write", tuple(stmts))
-        return [int(i) for i in results[:-1]]
+        return done((stmts, lambda results: [int(i) for i in results[:-1]]))
+
+    def save_messages(
+        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
+    ) -> Plan[list[int]]:
+        stmts, ids_of = yield from self.insert_stmts(chat_id, user_id, messages)
+        results = yield Unit("write" if len(stmts) > 1 else "write_one", tuple(stmts))
+        return ids_of(results)
+
+    def replace_messages(
+        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
+    ) -> Plan[list[int]]:
+        """Clear the chat's messages and save ``messages`` in one transaction: a reader
+        sees the old list or the new one."""
+        stmts, ids_of = (yield from self.insert_stmts(chat_id, user_id, messages)) \
+            if messages else ([], lambda results: [])
+        results = yield Unit("write", (
+            self.stmt("clear_chat_messages", {"chat_id": chat_id}),
+            self.stmt("reset_message_count", {"chat_id": chat_id}), *stmts))
+        return ids_of(results[2:])
 
     def touch_params(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
@@ -117,15 +145,71 @@ class SqlDialect(Dialect):
                 "updated_at": self.encode_time(max(stamps)),
                 "message_count": len(messages)}
 
-    def last_messages(self, chat_id: str, user_id: str | None,
-                      limit: int) -> Plan[list[Message]]:
+    def last_messages(self, chat_id: str, user_id: str | None, limit: int | None,
+                      before_id: int | None = None) -> Plan[list[Message]]:
+        """The newest ``limit`` messages (all with None), or those just older than message
+        ``before_id``, oldest first. More than one page is read in keyset pages, newest
+        first, each starting where the last one ended."""
+        suffix = "" if user_id is None else "_of_user"
+        before: Row | None = None
+        if before_id is not None:
+            found = yield from self.rows("message_position",
+                                         {"id": before_id, "chat_id": chat_id})
+            if not found:
+                raise NotFoundError(f"before_id: message {before_id} is not a message of "
+                                    f"chat {chat_id!r}")
+            before = found[0]
+        collected: list[Row] = []
+        while True:
+            size = MESSAGE_PAGE if limit is None else min(MESSAGE_PAGE, limit - len(collected))
+            params: dict[str, Any] = {"chat_id": chat_id, "limit": size}
+            if user_id is not None:
+                params["user_id"] = user_id  # only the parameters the statement names
+            if before is None:
+                rows = yield from self.rows("last_messages" + suffix, params)
+            else:
+                params["before_ts"], params["before_id"] = before[0], before[1]
+                rows = yield from self.rows("messages_before" + suffix, params)
+            collected += rows
+            if len(rows) < size or (limit is not None and len(collected) >= limit):
+                return self.messages_from_rows(collected)
+            last = rows[-1]
+            before = (last[5], last[0])
+
+    def pop_message(self, chat_id: str) -> Plan[Message | None]:
+        _, rows = yield Unit("write", (
+            self.stmt("uncount_newest_message", {"chat_id": chat_id}),
+            self.stmt("delete_newest_message", {"chat_id": chat_id}, "rows")))
+        return self.messages_from_rows(rows)[0] if rows else None
+
+    def clear_messages(self, chat_id: str) -> Plan[int]:
+        deleted, _ = yield Unit("write", (
+            self.stmt("clear_chat_messages", {"chat_id": chat_id}, "rowcount"),
+            self.stmt("reset_message_count", {"chat_id": chat_id})))
+        return int(deleted)
+
+    def delete_messages(self, chat_id: str, ids: Sequence[int]) -> Plan[int]:
+        params = {"chat_id": chat_id, "ids": self.id_list(ids)}
+        _, deleted = yield Unit("write", (
+            self.stmt("uncount_messages_by_id", params),
+            self.stmt("delete_messages_by_id", params, "rowcount")))
+        return int(deleted)
+
+    def id_list(self, ids: Sequence[int]) -> Any:
+        """A list of ids as one bound parameter: a JSON array, which SQLite's json_each
+        and MySQL's JSON_TABLE read (PostgreSQL binds an int[] instead)."""
+        return json.dumps(list(ids))
+
+    def count_messages(self, chat_id: str) -> Plan[int]:
+        rows = yield from self.rows("count_messages", {"chat_id": chat_id})
+        return int(rows[0][0])
+
+    def chat_ids(self, user_id: str | None, limit: int) -> Plan[list[str]]:
         if user_id is None:
-            rows = yield from self.rows("last_messages", {"chat_id": chat_id, "limit": limit})
+            rows = yield from self.rows("chat_ids", {"limit": limit})
         else:
-            rows = yield from self.rows("last_messages_of_user",
-                                        {"chat_id": chat_id, "user_id": user_id,
-                                         "limit": limit})
-        return self.messages_from_rows(rows)
+            rows = yield from self.rows("chat_ids_of_user", {"user_id": user_id, "limit": limit})
+        return [r[0] for r in rows]
 
     # -- chats ---------------------------------------------------------------------
 
@@ -157,7 +241,9 @@ class SqlDialect(Dialect):
         # before, so the search reads only as far as its matches go, on every backend
         # (a client-side cursor would have received the whole result first).
         suffix = "" if user_id is None else "_of_user"
-        params: dict[str, Any] = {"user_id": user_id, "limit": SEARCH_PAGE}
+        # only the parameters the statement names (some drivers refuse others)
+        owner = {} if user_id is None else {"user_id": user_id}
+        params: dict[str, Any] = {**owner, "limit": SEARCH_PAGE}
         name = "scan_chats" + suffix
         found: list[Chat] = []
         while True:
@@ -171,7 +257,7 @@ class SqlDialect(Dialect):
                 return found
             last = rows[-1]
             name = "scan_chats_after" + suffix
-            params = {"user_id": user_id, "limit": SEARCH_PAGE,
+            params = {**owner, "limit": SEARCH_PAGE,
                       "after_updated_at": last[4], "after_chat_id": last[0]}
 
     def rename_chat(self, chat_id: str, title: str, now: datetime) -> Plan[None]:

@@ -143,3 +143,77 @@ DELETE FROM chat_sessions WHERE user_id = :user_id;
 
 -- name: ping
 SELECT 1;
+
+-- name: message_position
+-- Where message :id stands in its chat's order: (timestamp, id); no row if it is not a
+-- message of :chat_id.
+SELECT timestamp, id FROM conversation_messages WHERE id = :id AND chat_id = :chat_id;
+
+-- name: messages_before
+-- A keyset page: the :limit messages just older than (:before_ts, :before_id), newest
+-- first. Each page is a range scan of idx_messages_chat_order, as fast on the last page
+-- of a long chat as on the first.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = :chat_id
+  AND (timestamp < :before_ts OR (timestamp = :before_ts AND id < :before_id))
+ORDER BY timestamp DESC, id DESC
+LIMIT :limit;
+
+-- name: messages_before_of_user
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = :chat_id AND (user_id = :user_id OR user_id IS NULL)
+  AND (timestamp < :before_ts OR (timestamp = :before_ts AND id < :before_id))
+ORDER BY timestamp DESC, id DESC
+LIMIT :limit;
+
+-- name: uncount_newest_message
+-- pop_message, step 1 (in the same transaction as step 2): the chat row counts one
+-- message less when the chat has one (never below 0: a TS app may have written its own).
+UPDATE chat_sessions SET message_count = MAX(message_count - 1, 0)
+WHERE chat_id = :chat_id
+  AND EXISTS (SELECT 1 FROM conversation_messages WHERE chat_id = :chat_id);
+
+-- name: delete_newest_message
+-- pop_message, step 2: remove the newest message by (timestamp, id) and return it. The
+-- write transaction (BEGIN IMMEDIATE) makes concurrent pops take turns, so each message
+-- is returned to exactly one caller.
+DELETE FROM conversation_messages
+WHERE id = (SELECT id FROM conversation_messages WHERE chat_id = :chat_id
+            ORDER BY timestamp DESC, id DESC LIMIT 1)
+RETURNING id, chat_id, user_id, role, content, timestamp;
+
+-- name: clear_chat_messages
+-- clear_messages / replace_messages, step 1: the chat's messages go.
+DELETE FROM conversation_messages WHERE chat_id = :chat_id;
+
+-- name: reset_message_count
+-- clear_messages / replace_messages, step 2: the chat row stays (title, owner, times)
+-- and counts no message.
+UPDATE chat_sessions SET message_count = 0 WHERE chat_id = :chat_id;
+
+-- name: uncount_messages_by_id
+-- delete_messages, step 1: the chat row counts the listed messages of this chat less.
+-- :ids is a JSON array of integers (one bound parameter for any number of ids).
+UPDATE chat_sessions SET message_count = MAX(message_count - (
+  SELECT COUNT(*) FROM conversation_messages
+  WHERE chat_id = :chat_id AND id IN (SELECT value FROM json_each(:ids))), 0)
+WHERE chat_id = :chat_id;
+
+-- name: delete_messages_by_id
+-- delete_messages, step 2: the listed messages of this chat; ids of other chats stay.
+DELETE FROM conversation_messages
+WHERE chat_id = :chat_id AND id IN (SELECT value FROM json_each(:ids));
+
+-- name: count_messages
+SELECT COUNT(*) FROM conversation_messages WHERE chat_id = :chat_id;
+
+-- name: chat_ids
+-- Chats that have messages, including those a TS app wrote without a chat_sessions row,
+-- in code point order of chat_id (SQLite compares text byte by byte: UTF-8 order).
+SELECT DISTINCT chat_id FROM conversation_messages ORDER BY chat_id LIMIT :limit;
+
+-- name: chat_ids_of_user
+SELECT DISTINCT chat_id FROM conversation_messages WHERE user_id = :user_id
+ORDER BY chat_id LIMIT :limit;
