@@ -76,11 +76,21 @@ def admin() -> Any:
     return _admin["conn"]
 
 
-def _open(clock: Clock | None) -> memstore.Memory:
+def _empty_tables() -> None:
     cur = admin().cursor()
     for table in TABLES:
         cur.execute(f"DELETE FROM {table}")
+
+
+def _open(clock: Clock | None) -> memstore.Memory:
+    _empty_tables()
     return memstore.connect(database_url(), clock=clock)
 
 
-BACKEND = Backend("mysql", _open)
+async def _open_async(clock: Clock | None) -> memstore.AsyncMemory:
+    # PyMySQL has no async API: memstore runs it on a thread of the AsyncMemory's own.
+    _empty_tables()
+    return await memstore.connect_async(database_url(), clock=clock)
+
+
+BACKEND = Backend("mysql", _open, _open_async)

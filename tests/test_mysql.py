@@ -8,6 +8,7 @@ which the test user may create), dropped at the end of the test.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -24,6 +25,7 @@ import pytest
 from pymysql.constants import SERVER_STATUS
 
 import memstore
+from memstore import plan
 from memstore.adapters import mysql as adapter_module
 from memstore.validate import MAX_INSTANT, MIN_INSTANT
 from tests import backend_mysql as backend
@@ -185,6 +187,17 @@ def test_a_lost_connection_fails_the_call_and_the_next_call_reconnects(db: str) 
     mem.save_message("c", "user", "after", timestamp=T_MS)
     assert [m.timestamp for m in mem.get_messages("c")] == [T, T_MS]
     mem.close()
+
+
+def test_a_closed_store_never_reconnects(db: str) -> None:
+    mem = fresh(db)
+    runner: Any = mem.adapter
+    mem.close()
+    assert not runner.conn.open
+    # a call that reached the runner after close() (it waited for the lock meanwhile)
+    with pytest.raises(memstore.ClosedError):
+        plan.run(runner.dialect.get_chat("c"), runner.execute)
+    assert not runner.conn.open
 
 
 # -- time zones ------------------------------------------------------------------------
@@ -377,6 +390,68 @@ def test_content_too_large_for_a_text_column_names_content_and_writes_nothing(
     assert mem.save_message("c", "user", too_big).content == too_big
 
 
+def test_content_fits_once_another_process_widened_the_column(db: str) -> None:
+    """The tables' shape is read once and kept; a column widened since (by `memstore init`
+    in another process) must not keep refusing content it now holds."""
+    fresh(db).close()
+    run(db, "ALTER TABLE conversation_messages MODIFY content TEXT CHARACTER SET utf8mb4 NOT NULL",
+        "ALTER TABLE working_memory MODIFY content TEXT CHARACTER SET utf8mb4 NOT NULL")
+    mem = memstore.connect(url(db))
+    big = "x" * 100_000  # more than TEXT's 65,535 bytes, well within MEDIUMTEXT
+    with pytest.raises(memstore.ValidationError, match="holds 65535 bytes"):
+        mem.save_message("c", "user", big)  # the shape is now known: TEXT
+    assert mem.save_message("c", "user", "small").content == "small"
+    with closing(memstore.connect(url(db))) as other:
+        other.init_schema()  # widens both columns to MEDIUMTEXT
+    assert columns(db, "conversation_messages")["content"][0] == "mediumtext"
+    assert mem.save_message("c", "user", big).content == big
+    assert [m.content for m in mem.get_messages("c")] == ["small", big]
+    mem.update_working_memory(scope="user", user_id="u", content=big)
+    wm = mem.get_working_memory(scope="user", user_id="u")
+    assert wm is not None and wm.content == big
+    mem.close()
+
+
+def test_content_fits_once_the_column_was_widened_by_hand(db: str) -> None:
+    fresh(db).close()
+    run(db, "ALTER TABLE conversation_messages MODIFY content TEXT CHARACTER SET utf8mb4 NOT NULL")
+    mem = memstore.connect(url(db))
+    assert mem.save_message("c", "user", "small").content == "small"  # shape read: TEXT
+    run(db, "ALTER TABLE conversation_messages "
+            "MODIFY content MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL")
+    big = "é" * 50_000  # 100,000 bytes of UTF-8
+    assert mem.save_messages("c", [{"role": "user", "content": big}])[0].content == big
+    assert mem.get_messages("c")[-1].content == big
+    mem.close()
+
+
+def test_a_cancelled_batch_is_whole_or_absent_and_the_store_works_on(mem_url: str) -> None:
+    async def scenario() -> tuple[int, int]:
+        amem = await memstore.connect_async(mem_url)
+        try:
+            await amem.save_message("warm", "user", "shape and settings read")
+            batch = [{"role": "user", "content": f"m{i} " + "x" * 200} for i in range(5000)]
+            task = asyncio.ensure_future(amem.save_messages("c", batch))
+            await asyncio.sleep(0.005)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            count = run(mem_url.rsplit("/", 1)[1].split("?")[0],
+                        "SELECT COUNT(*) FROM conversation_messages WHERE chat_id = 'c'")[0][0]
+            chat = await amem.get_chat("c")
+            assert (chat.message_count if chat else 0) == count
+            # the same AsyncMemory works on, on the same connection
+            await amem.save_message("c", "user", "after")
+            got = await amem.get_messages("c", limit=10_000)
+            assert len(got) == count + 1 and got[-1].content == "after"
+            return count, len(got)
+        finally:
+            await amem.aclose()
+
+    count, _ = asyncio.run(scenario())
+    assert count in (0, 5000), f"partial batch: {count} messages"
+
+
 def test_one_mib_of_content_round_trips_byte_identical(mem_url: str) -> None:
     mem = memstore.connect(mem_url)
     values = ["😀" * (256 * 1024), "x" * (1024 * 1024), "'\\\"\n" * (256 * 1024)]
@@ -527,7 +602,7 @@ def test_init_adds_a_missing_index_and_last_n_uses_it(mem_url: str) -> None:
     for chat in ("a", "b"):
         mem.save_messages(chat, [{"role": "user", "content": str(i)} for i in range(200)])
     adapter: Any = mem.adapter
-    with adapter.reading() as cur:
+    with adapter.reading() as (_, cur):
         for name in ("last_messages", "last_messages_of_user"):
             cur.execute("EXPLAIN " + adapter.sql[name], {"chat_id": "a", "user_id": "u",
                                                            "limit": 50})
@@ -619,14 +694,14 @@ def test_batch_ids_are_the_ids_of_the_rows(db: str, path: str) -> None:
             conn.cursor().execute("SET SESSION auto_increment_increment = 3")
         mem = memstore.connect(conn)
         adapter: Any = mem.adapter
-        assert adapter.returning  # MariaDB 10.5+
+        dialect = adapter.dialect
+        assert dialect.returning  # MariaDB 10.5+
         if path != "returning":
             # MySQL's way (no RETURNING), on this server: the same SQL MySQL gets
-            adapter.returning = False
-            with adapter.writing() as cur:
-                settings = adapter._server_settings(cur)
+            dialect.returning = False
+            settings = plan.run(dialect.server_settings(), adapter.execute)
             if path == "one_by_one":  # innodb_autoinc_lock_mode = 2
-                adapter._server = adapter_module._Server(settings.max_packet, 2, 1)
+                dialect._server = adapter_module._Server(settings.max_packet, 2, 1)
         mem.save_message("other", "user", "first")
         saved = mem.save_messages("c", [{"role": "user", "content": f"m{i}"} for i in range(7)])
         rows = dict(run(db, "SELECT id, content FROM conversation_messages"))

@@ -3,83 +3,90 @@
 Two ways in:
 
 * a URL, ``mysql://user:password@host:3306/db`` (``mariadb://`` is the same): memstore
-  opens one connection with charset utf8mb4, autocommit, ``time_zone = '+00:00'`` and a
-  strict ``sql_mode`` (PyMySQL's ``init_command``, so a reconnect gets them too). Calls are
-  serialised on it with a lock, so one ``Memory`` can be shared by threads (they take
-  turns; open one ``Memory`` per thread for parallel calls). A lost connection (server
-  restart, timeout) makes that call raise ``BackendError`` and is reopened by the next
-  call. Timeouts: connect 10 s, read 60 s, write 60 s; ``?connect_timeout=5&
-  read_timeout=30&write_timeout=30`` (seconds) change them.
+  opens one connection with charset utf8mb4, autocommit, and the session settings of
+  sql/mysql/session.sql (``time_zone = '+00:00'``, a strict ``sql_mode``) as PyMySQL's
+  ``init_command``, so a reconnect gets them too. Calls are serialised on it with a lock,
+  so one ``Memory`` can be shared by threads (they take turns; open one ``Memory`` per
+  thread for parallel calls). A lost connection (server restart, timeout) makes that call
+  raise ``BackendError`` and is reopened by the next call (never after ``close()``).
+  Timeouts: connect 10 s, read 60 s, write 60 s; ``?connect_timeout=5&read_timeout=30&
+  write_timeout=30`` (seconds) change them.
 * a ``pymysql.connections.Connection`` (charset utf8mb4): used as it is and never closed.
-  Each call sets ``time_zone`` and ``sql_mode`` for its own statements and restores the
-  caller's values afterwards; the same statement refreshes PyMySQL's copy of the server
-  status, whose IN_TRANS flag says whether the caller has a transaction open (PyMySQL has
-  no ``in_transaction``, and a result set does not update the flag).
+  Each unit sets ``time_zone`` and ``sql_mode`` for its own statements and restores the
+  caller's values afterwards (session.sql, swap_in / swap_out); the same statement
+  refreshes PyMySQL's copy of the server status, whose IN_TRANS flag says whether the
+  caller has a transaction open (PyMySQL has no ``in_transaction``, and a result set does
+  not update the flag).
 
-The transaction rule: with no transaction open, a write runs in START TRANSACTION ...
-COMMIT; inside the caller's transaction it runs under SAVEPOINT memstore (rolled back to
-on error). A read on a non-autocommit connection ends the transaction InnoDB opened for
-it. On MySQL a deadlock or lock-wait timeout rolls back the whole transaction, the
-caller's part included; memstore reports it as BackendError.
+The transaction rule is ``plan.bracket`` with the statements of sql/mysql/tx.sql: inside
+the caller's transaction a unit runs under a savepoint of its own; otherwise a write of
+several statements runs in START TRANSACTION ... COMMIT, and on a connection that is not
+in autocommit mode (InnoDB opens a transaction at the first statement) every unit, reads
+included, ends with COMMIT. On MySQL a deadlock or lock-wait timeout rolls back the whole
+transaction, the caller's part included; memstore reports it as ``BackendError``.
+
+``AsyncMemory`` runs this blocking runner on a thread of its own (``ThreadedRunner``).
 
 Instants are ``TIMESTAMP(3)`` in UTC. A TIMESTAMP is converted through the session time
 zone, which is why memstore's statements always run with ``'+00:00'``: the same instants
 are stored and returned whatever the server's or the caller's zone is, and the TS package
 (which writes UTC after ``SET time_zone = '+00:00'``) reads them unchanged.
 
-A batch of messages is one multi-row INSERT per ``max_allowed_packet``. Its ids come from
-``RETURNING id`` on MariaDB 10.5+; on MySQL from LAST_INSERT_ID() (consecutive, stepping by
-``auto_increment_increment``, when ``innodb_autoinc_lock_mode`` is 0 or 1), and with lock
-mode 2, where InnoDB promises nothing about one statement's ids, one INSERT per message.
+A batch of messages is one multi-row INSERT per ``max_allowed_packet``, all in one write
+unit. Its ids come from ``RETURNING id`` on MariaDB 10.5+; on MySQL from LAST_INSERT_ID()
+(consecutive, stepping by ``auto_increment_increment``, when ``innodb_autoinc_lock_mode``
+is 0 or 1), and with lock mode 2, where InnoDB promises nothing about one statement's
+ids, one INSERT per message.
 
-Tables are checked once per ``Memory`` (information_schema, repeated until they are
-right). Three shapes stop every call with a ``SchemaError`` saying to run ``memstore init
-URL``: id columns that are not binary NO PAD (``'c1'``, ``'C1'`` and ``'c1 '`` would be one
-id), time columns with fewer than 3 fractional digits (the TS package's ``TIMESTAMP``
-would drop the milliseconds of every write, and "now" nearly always has some), and a
-non-InnoDB table (no rollback). A ``TEXT`` content column (TS schema) only refuses
-content over its 65,535 bytes, with a ``ValidationError`` naming ``content``. ``init``
-widens such columns of existing tables in place (ALTER TABLE ... MODIFY to the bundled
-definitions: every value keeps its meaning and no two ids can collide) and adds missing
-indexes; a table whose text is not utf8mb4 is reported with the ALTER statement to run,
-never converted behind its owner's back.
+Tables are checked (information_schema) by a read at the start of every call until they
+are right. Three shapes stop every call with a ``SchemaError`` saying to run ``memstore
+init URL``: id columns that are not binary NO PAD (``'c1'``, ``'C1'`` and ``'c1 '`` would
+be one id), time columns with fewer than 3 fractional digits (the TS package's
+``TIMESTAMP`` would drop the milliseconds of every write, and "now" nearly always has
+some), and a non-InnoDB table (no rollback). A ``TEXT`` content column (TS schema) only
+refuses content over its 65,535 bytes, with a ``ValidationError`` naming ``content``;
+before refusing, the shape is read again, as another process may have widened the column
+since (``memstore init``). ``init`` widens such columns of existing tables in place
+(ALTER TABLE ... MODIFY to the bundled definitions: every value keeps its meaning and no
+two ids can collide) and adds missing indexes; a table whose text is not utf8mb4 is
+reported with the ALTER statement to run, never converted behind its owner's back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pymysql
 from pymysql.constants import SERVER_STATUS
 
-from .. import validate
-from ..errors import BackendError, MemstoreError, SchemaError, ValidationError
+from .. import sqlfiles, validate
+from ..errors import BackendError, ClosedError, MemstoreError, SchemaError, ValidationError
 from ..models import NewMessage
-from .sqlbase import Cursor, SqlAdapter
+from ..plan import Plan, Stmt, Unit
+from .base import Dialect
+from .dbapi import DbapiRunner
+from .sqlbase import Inserts, SqlDialect
 from .sqlite import EXPECTED_COLUMNS
+from .threaded import ThreadedRunner
 
 DIALECT = "mysql"
+P = ParamSpec("P")
+T = TypeVar("T")
 UTC = timezone.utc
 TIMEOUTS = {"connect_timeout": 10.0, "read_timeout": 60.0, "write_timeout": 60.0}
 # TLS, as PyMySQL names it. Without any, PyMySQL tries TLS and falls back to plain
 # (building that TLS context costs ~70 ms per connection); ssl_disabled=true skips it.
 SSL_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
                "ssl_disabled")
-# Strict: a value too long for its column is an error, never a truncated row.
-SQL_MODE = "STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION"
-SESSION = f"SET time_zone = '+00:00', sql_mode = '{SQL_MODE}'"
-# For a caller's connection: keep its values (the right-hand sides are read before any
-# assignment), use memstore's, and put them back after the call.
-SWAP_IN = ("SET @memstore_tz = @@session.time_zone, @memstore_mode = @@session.sql_mode, "
-           f"time_zone = '+00:00', sql_mode = '{SQL_MODE}'")
-SWAP_OUT = "SET time_zone = @memstore_tz, sql_mode = @memstore_mode"
 
 # Collations that compare ids byte for byte with no trailing-space padding.
 NOPAD_BIN = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin")
@@ -94,43 +101,37 @@ TEXT_COLUMNS = {"working_memory": ("scope", "content"), "messages": ("role", "co
 
 # Server errors after which it closes the connection: killed, idle too long.
 _KILLED = frozenset({1927, 4031})
+# ER_DUP_KEYNAME: a concurrent `init` created the same index first.
+_DUPLICATE_INDEX = 1061
 _TABLE = re.compile(r"Table '(?:[^'.]*\.)?([^'.]+)' doesn't exist")
 _COLUMN = re.compile(r"for column (\S+) at row (\d+)")
 _MARIADB = re.compile(r"(\d+)\.(\d+)\.(\d+)-MariaDB")
 _PARAM = re.compile(r"%\((\w+)\)s")
-_VALUES = re.compile(r"^(.*\bVALUES\s*)(\(.*\))\s*$", re.DOTALL)
+# INSERT ... VALUES (one row)[ RETURNING ...]: the row is repeated for a batch.
+_VALUES = re.compile(r"^(.*\bVALUES\s*)(\(.*\))(\s*RETURNING\s.*)?\s*$", re.DOTALL)
 _TABLE_DEF = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*)\)", re.DOTALL)
 _INDEX_DEF = re.compile(r"^\s*INDEX (\w+) (\(.*\)),?$")
+_INIT_IN_TRANSACTION = ("init_schema runs CREATE/ALTER TABLE, which on MySQL and MariaDB "
+                        "commit the open transaction: call it outside your transaction")
 
-# Three small queries: joining COLUMNS to TABLES costs MariaDB ~10x more than both.
-_COLUMNS = """
-SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, COLLATION_NAME,
-       DATETIME_PRECISION, CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH
-FROM information_schema.COLUMNS
-WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (%s, %s, %s)
-"""
-_TABLES = """
-SELECT TABLE_NAME, ENGINE, TABLE_COLLATION FROM information_schema.TABLES
-WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (%s, %s, %s)
-"""
-_INDEXES = """
-SELECT DISTINCT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS
-WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (%s, %s, %s)
-"""
-_SERVER = "SELECT @@max_allowed_packet, @@innodb_autoinc_lock_mode, @@auto_increment_increment"
+
+def _code(exc: BaseException) -> int | None:
+    args = exc.args
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _unusable(exc: BaseException) -> bool:
     """Whether the connection can no longer be trusted after ``exc``: the server closed it,
     or the client lost it or its place in the protocol (client errors are 2000-2999;
-    PyMySQL's own protocol errors carry no code; an interrupt may stop it mid-packet).
-    memstore's own errors and the server's refusals of a statement leave it usable."""
+    PyMySQL's own protocol errors carry no code; any other exception, an interrupt
+    included, may have stopped it mid-packet). memstore's own errors and the server's
+    refusals of a statement leave it usable."""
     if isinstance(exc, MemstoreError):
         return False
-    if not isinstance(exc, pymysql.err.MySQLError):
-        return isinstance(exc, BaseException)
-    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-    return code is None or code in _KILLED or 0 <= code < 1000 or 2000 <= code < 3000
+    if isinstance(exc, pymysql.err.MySQLError):
+        code = _code(exc)
+        return code is None or code in _KILLED or 0 <= code < 1000 or 2000 <= code < 3000
+    return True
 
 
 def _column_name(text: str) -> str:
@@ -157,6 +158,7 @@ def map_error(exc: Exception) -> MemstoreError:
         return SchemaError(f"{text}: the column's character set cannot hold this text; "
                            "memstore needs utf8mb4 tables (`memstore doctor URL` shows "
                            "the ALTER TABLE ... CONVERT TO CHARACTER SET utf8mb4 to run)")
+    # deadlocks (1213), lock-wait timeouts (1205), lost connections (2006, 2013), ...
     return BackendError(f"{type(exc).__name__} {code}: {text}", dialect=DIALECT)
 
 
@@ -197,9 +199,6 @@ def _time_type(c: Column) -> str:
     return f"{c.data_type.upper()}({c.fsp or 0})"
 
 
-# -- the adapter --------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Server:
     max_packet: int
@@ -207,136 +206,47 @@ class _Server:
     increment: int
 
 
-class MysqlAdapter(SqlAdapter):
+# -- the dialect ----------------------------------------------------------------------
+
+
+class MysqlDialect(SqlDialect):
+    """MySQL's plans: the generic ones, each behind a check of the tables' shape
+    (``prepare``, see ``_checked`` below), with MySQL's own batch inserts (multi-row
+    INSERT), content check, init_schema and doctor.
+
+    The dialect holds what it read of the database: the tables' shape (until it is right)
+    and the server's settings (until the runner reconnects). Units of several threads may
+    interleave between these reads; each read is idempotent, so the last one stands."""
+
     dialect = DIALECT
 
-    def __init__(self, conn: Any, *, tables: Mapping[str, str], owned: bool) -> None:
+    def __init__(self, tables: Mapping[str, str], *, returning: bool) -> None:
         super().__init__(tables)
-        self.conn = conn
-        self.owned = owned
-        self._lock = threading.RLock()
+        # MariaDB 10.5+ returns the ids of a multi-row INSERT exactly; MySQL has no RETURNING.
+        self.returning = returning
         self._shape: Shape | None = None
         self._shape_ok = False  # the last shape read had all tables and no fatal problem
         self._server: _Server | None = None
-        mariadb = _MARIADB.search(conn.get_server_info() or "")
-        # MariaDB 10.5+ returns the ids of a multi-row INSERT exactly; MySQL has no RETURNING.
-        self.returning = mariadb is not None and tuple(map(int, mariadb.groups())) >= (10, 5, 0)
+        self._names = {f"{k}_table": self.tables[k] for k in ("messages", "chats")}
+        self._names["wm_table"] = self.tables["working_memory"]
         head, row, self._insert_names = _split_insert(self.sql["insert_message"])
         self._insert_head, self._insert_row = head, row
+        head, row, tail = _split_returning(self.catalog["insert_message_returning"])
+        if _PARAM.findall(row) != self._insert_names:
+            raise ValueError("insert_message_returning must insert what insert_message does")
+        self._returning_head, self._returning_tail = head, tail
+        self._returning_row = _PARAM.sub("%s", row)
         self._definitions, self._index_defs = _parse_schema(self.schema)
-
-    # -- connection and session ---------------------------------------------------
-
-    def _connection(self) -> Any:
-        if self.owned and not self.conn.open:
-            self.conn.connect()  # init_command sets memstore's session again
-            self._server = None
-        return self.conn
-
-    @contextmanager
-    def _session(self, *, check: bool) -> Iterator[tuple[Cursor, bool]]:
-        """A cursor with memstore's session settings, and whether the caller has a
-        transaction open. Driver errors become memstore errors."""
-        with self._lock:
-            try:
-                conn = self._connection()
-                cur = conn.cursor(pymysql.cursors.Cursor)
-                try:
-                    if not self.owned:
-                        cur.execute(SWAP_IN)  # also refreshes server_status
-                    joined = bool(conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
-                    if check:
-                        self._check_shape(cur)
-                    yield cur, joined
-                except BaseException:
-                    self._restore(cur, failing=True)
-                    raise
-                self._restore(cur, failing=False)
-            except BaseException as exc:
-                if self.owned and _unusable(exc):
-                    # memstore's own connection: drop it, the next call opens a new one
-                    self.conn._force_close()
-                if isinstance(exc, pymysql.err.MySQLError):
-                    raise map_error(exc) from exc
-                raise
-
-    def _restore(self, cur: Cursor, *, failing: bool) -> None:
-        try:
-            if not self.owned and self.conn.open:
-                cur.execute(SWAP_OUT)
-            cur.close()
-        except Exception:
-            if not failing:
-                raise
-            # the error being raised is the one worth reporting
-
-    @contextmanager
-    def _read(self, *, check: bool) -> Iterator[tuple[Cursor, bool]]:
-        with self._session(check=check) as (cur, joined):
-            # With autocommit off, InnoDB opens a transaction for a SELECT: memstore ends
-            # the one it started (not the caller's).
-            ours = not joined and not self.conn.get_autocommit()
-            try:
-                yield cur, joined
-            except BaseException:
-                if ours:
-                    self._undo(cur, joined=False)
-                raise
-            if ours:
-                cur.execute("ROLLBACK")
-
-    @contextmanager
-    def reading(self) -> Iterator[Cursor]:
-        with self._read(check=True) as (cur, _):
-            yield cur
-
-    @contextmanager
-    def writing(self) -> Iterator[Cursor]:
-        with self._session(check=True) as (cur, joined), self._atomic(cur, joined):
-            yield cur
-
-    @contextmanager
-    def writing_one(self) -> Iterator[Cursor]:
-        with self._session(check=True) as (cur, joined):
-            if not joined and self.conn.get_autocommit():
-                yield cur  # in autocommit mode the statement is its own transaction
-            else:
-                with self._atomic(cur, joined):
-                    yield cur
-
-    @contextmanager
-    def _atomic(self, cur: Cursor, joined: bool) -> Iterator[None]:
-        cur.execute("SAVEPOINT memstore" if joined else "START TRANSACTION")
-        try:
-            yield
-            cur.execute("RELEASE SAVEPOINT memstore" if joined else "COMMIT")
-        except BaseException:
-            self._undo(cur, joined)
-            raise
-
-    def _undo(self, cur: Cursor, joined: bool) -> None:
-        try:
-            if joined:
-                cur.execute("ROLLBACK TO SAVEPOINT memstore")
-                cur.execute("RELEASE SAVEPOINT memstore")
-            else:
-                cur.execute("ROLLBACK")
-        except Exception:
-            pass  # connection lost, or the server already rolled back (deadlock)
-
-    def _server_settings(self, cur: Cursor) -> _Server:
-        """Settings that decide how a batch is sent, read once per connection."""
-        if self._server is None:
-            cur.execute(_SERVER)
-            packet, mode, increment = cur.fetchone()
-            self._server = _Server(int(packet), int(mode), int(increment))
-        return self._server
+        # The statements that change tables rather than rows, each with the server error
+        # that means "already done" (if any). They commit any open transaction, so the
+        # runner refuses them inside a caller's transaction.
+        self.ddl: dict[str, int | None] = dict.fromkeys(self.schema.values())
 
     # -- encoding -------------------------------------------------------------------
 
     def encode_time(self, value: datetime) -> datetime:
         # Naive UTC: the session time zone is '+00:00', so the column gets this instant.
-        # memstore hands adapters UTC already (validate.instant); converting costs per row
+        # memstore hands dialects UTC already (validate.instant); converting costs per row.
         return (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
 
     def decode_time(self, value: Any) -> datetime:
@@ -347,104 +257,152 @@ class MysqlAdapter(SqlAdapter):
         raise BackendError(f"expected a timestamp in a time column, found "
                            f"{type(value).__name__} {value!r}", dialect=DIALECT)
 
-    # -- writes that need more than the generic sequence ----------------------------
+    # -- what the database is like --------------------------------------------------
 
-    def save_messages(
-        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
-    ) -> list[int]:
-        def where(i: int) -> str:
-            return "content" if len(messages) == 1 else f"messages[{i}].content"
-
-        with self.writing() as cur:
-            self.check_content("messages", [m.content for m in messages], where)
-            ids = self._insert_messages(cur, chat_id, user_id, messages)
-            self.run(cur, "touch_chat_for_messages", self.touch_params(chat_id, user_id, messages))
-        return ids
-
-    def _insert_messages(
-        self, cur: Cursor, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
-    ) -> list[int]:
-        """Multi-row INSERTs, each below max_allowed_packet. MariaDB returns the ids
-        (RETURNING); on MySQL, InnoDB gives a multi-row INSERT consecutive ids when
-        innodb_autoinc_lock_mode is 0 or 1, and in mode 2 (interleaved) nothing is
-        promised, so each row is then its own INSERT with its own LAST_INSERT_ID()."""
-        server = self._server_settings(cur)
-        rows = []
-        for m in messages:
-            values = {"chat_id": chat_id, "user_id": user_id, "role": m.role,
-                      "content": m.content, "timestamp": self.encode_time(m.timestamp)}
-            rows.append([values[name] for name in self._insert_names])
-        if not self.returning and server.autoinc_lock_mode > 1:
-            ids = []
-            for row in rows:
-                cur.execute(self._insert_head + self._insert_row, row)
-                ids.append(int(cur.lastrowid))
-            return ids
-        fixed = 8 * (len(chat_id) + len(user_id or "")) + 200  # escaped ids, role, time
-        ids = []
-        for chunk in _chunks(rows, [fixed + _escaped_size(m.content) for m in messages],
-                             server.max_packet - 4096):
-            statement = self._insert_head + ",".join([self._insert_row] * len(chunk))
-            params = [value for row in chunk for value in row]
-            if self.returning:
-                cur.execute(statement + " RETURNING id", params)
-                got = [int(r[0]) for r in cur.fetchall()]
-            else:
-                cur.execute(statement, params)
-                first = int(cur.lastrowid)
-                got = [first + k * server.increment for k in range(len(chunk))]
-            if len(got) != len(chunk):
-                raise BackendError(f"inserted {len(got)} of {len(chunk)} messages",
-                                   dialect=DIALECT)
-            ids += got
-        return ids
-
-    def check_content(self, key: str, contents: Sequence[str],
-                       where: Callable[[int], str]) -> None:
-        """Content larger than the actual column (a TS-created TEXT holds 65,535 bytes)
-        is refused before anything is written, naming the field."""
-        table = self.tables[key]
-        column = self._shape.columns.get(table, {}).get("content") if self._shape else None
-        limit = column.octets if column and column.data_type.endswith("text") else None
-        if column is None or not limit or limit >= validate.MAX_CONTENT_BYTES:
-            return
-        for i, text in enumerate(contents):
-            if len(text) * 4 > limit and (size := len(text.encode("utf-8"))) > limit:
-                raise ValidationError(
-                    where(i), f"is {size} bytes of UTF-8; column {table}.content is "
-                    f"{column.data_type.upper()} and holds {limit} bytes: run `memstore init "
-                    "URL` to widen it to MEDIUMTEXT (nothing was written)")
-
-    # -- the tables: check, create, upgrade -------------------------------------------
-
-    def _read_shape(self, cur: Cursor, *, indexes: bool = True) -> Shape:
-        names = [self.tables[k] for k in ("working_memory", "messages", "chats")]
+    def read_shape(self, *, indexes: bool = True) -> Plan[Shape]:
+        """The three tables' columns, engines and (optionally) indexes, in one read unit."""
+        names = ["table_columns", "table_engines", *(["table_indexes"] if indexes else [])]
+        results = yield Unit("read", tuple(Stmt(self.catalog[n], self._names, "rows")
+                                           for n in names))
         shape = Shape()
-        cur.execute(_COLUMNS, names)
-        for table, name, dtype, charset, coll, fsp, chars, octets in cur.fetchall():
+        for table, name, dtype, charset, coll, fsp, chars, octets in results[0]:
             shape.columns.setdefault(table, {})[name] = Column(
                 name, str(dtype).lower(), charset, coll,
                 None if fsp is None else int(fsp),
                 None if chars is None else int(chars), None if octets is None else int(octets))
-        cur.execute(_TABLES, names)
-        for table, engine, collation in cur.fetchall():
+        for table, engine, collation in results[1]:
             shape.engines[table] = str(engine or "")
             shape.table_charsets[table] = str(collation or "").split("_", 1)[0]
         if indexes:
-            cur.execute(_INDEXES, names)
-            shape.indexes = {(t, i) for t, i in cur.fetchall()}
+            shape.indexes = {(t, i) for t, i in results[2]}
         return shape
 
-    def _check_shape(self, cur: Cursor) -> None:
-        if self._shape_ok:
+    def prepare(self, *, again: bool = False) -> Plan[None]:
+        """The check at the start of every call: until the tables are right (all three
+        there, nothing fatal), read their shape and refuse to work on fatal problems.
+        ``again`` reads it even when it was right (another process may have changed it)."""
+        if self._shape_ok and not again:
             return
-        shape = self._read_shape(cur, indexes=False)
-        self._shape = shape
+        shape = yield from self.read_shape(indexes=False)
         fatal = [p.text for p in self._problems(shape) if p.fatal]
-        self._shape_ok = not fatal and len(shape.columns) == 3
+        self._shape, self._shape_ok = shape, not fatal and len(shape.columns) == 3
         if fatal:
             raise SchemaError("memstore cannot use these tables as they are: "
                               + "; ".join(fatal))
+
+    def server_settings(self) -> Plan[_Server]:
+        """Settings that decide how a batch is sent, read once per connection."""
+        if self._server is None:
+            (rows,) = yield Unit("read", (Stmt(self.catalog["server_settings"], {}, "rows"),))
+            packet, mode, increment = rows[0]
+            self._server = _Server(int(packet), int(mode), int(increment))
+        return self._server
+
+    def connection_changed(self) -> None:
+        """The runner opened a new connection (perhaps to another server): its settings
+        are read again."""
+        self._server = None
+
+    def _too_large(self, key: str, contents: Sequence[str]
+                   ) -> tuple[int, int, Column, int] | None:
+        """The first content larger than the known ``key`` content column: (its index,
+        its size in bytes, the column, the column's size), or None."""
+        table = self.tables[key]
+        column = self._shape.columns.get(table, {}).get("content") if self._shape else None
+        limit = column.octets if column and column.data_type.endswith("text") else None
+        if column is None or not limit or limit >= validate.MAX_CONTENT_BYTES:
+            return None
+        for i, text in enumerate(contents):
+            if len(text) * 4 > limit and (size := len(text.encode("utf-8"))) > limit:
+                return i, size, column, limit
+        return None
+
+    def check_content(self, key: str, contents: Sequence[str],
+                      where: Callable[[int], str]) -> Plan[None]:
+        """Content larger than the actual column (a TS-created TEXT holds 65,535 bytes)
+        is refused before anything is written, naming the field. The shape known may be
+        old (``memstore init`` in another process widens the column), so it is read again
+        before refusing."""
+        if self._too_large(key, contents) is None:
+            return
+        yield from self.prepare(again=True)
+        found = self._too_large(key, contents)
+        if found is None:
+            return
+        i, size, column, limit = found
+        raise ValidationError(
+            where(i), f"is {size} bytes of UTF-8; column {self.tables[key]}.content is "
+            f"{column.data_type.upper()} and holds {limit} bytes: run `memstore init "
+            "URL` to widen it to MEDIUMTEXT (nothing was written)")
+
+    # -- writes that need more than the generic sequence ----------------------------
+
+    def upsert_working_memory(
+        self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
+        content: str, updated_at: datetime,
+    ) -> Plan[None]:
+        yield from self.check_content("working_memory", [content], lambda i: "content")
+        yield from super().upsert_working_memory(wm_id, scope, chat_id, user_id, content,
+                                                 updated_at)
+
+    def insert_stmts(
+        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
+    ) -> Plan[Inserts]:
+        """Multi-row INSERTs, each below max_allowed_packet, then the chat row's update
+        (save_messages and replace_messages run them in one write unit). MariaDB returns
+        the ids (RETURNING); on MySQL, InnoDB gives a multi-row INSERT consecutive ids when
+        innodb_autoinc_lock_mode is 0 or 1, and in mode 2 (interleaved) nothing is
+        promised, so each row is then its own INSERT with its own LAST_INSERT_ID()."""
+        def where(i: int) -> str:
+            return "content" if len(messages) == 1 else f"messages[{i}].content"
+
+        yield from self.check_content("messages", [m.content for m in messages], where)
+        server = yield from self.server_settings()
+        encode = self.encode_time
+        rows = []
+        for m in messages:
+            values = {"chat_id": chat_id, "user_id": user_id, "role": m.role,
+                      "content": m.content, "timestamp": encode(m.timestamp)}
+            rows.append([values[name] for name in self._insert_names])
+        stmts: list[Stmt] = []
+        sizes: list[int] = []  # how many rows each INSERT writes
+        returning = self.returning
+        if not returning and server.autoinc_lock_mode > 1:
+            one = self._insert_head + self._insert_row
+            stmts = [Stmt(one, row, "lastrowid") for row in rows]
+            sizes = [1] * len(rows)
+        else:
+            fixed = 8 * (len(chat_id) + len(user_id or "")) + 200  # escaped ids, role, time
+            head, row, tail = ((self._returning_head, self._returning_row,
+                                self._returning_tail) if returning
+                               else (self._insert_head, self._insert_row, ""))
+            for chunk in _chunks(rows, [fixed + _escaped_size(m.content) for m in messages],
+                                 server.max_packet - 4096):
+                # insert_message's own text (insert_message_returning's on MariaDB) with
+                # its VALUES row repeated; the driver binds every value.
+                stmts.append(Stmt(head + ",".join([row] * len(chunk)) + tail,
+                                  [value for r in chunk for value in r],
+                                  "rows" if returning else "lastrowid"))
+                sizes.append(len(chunk))
+        stmts.append(self.stmt("touch_chat_for_messages",
+                               self.touch_params(chat_id, user_id, messages)))
+
+        def ids_of(results: list[Any]) -> list[int]:
+            ids: list[int] = []
+            for result, size in zip(results, sizes, strict=False):  # then the touch's
+                if returning:
+                    got = [int(r[0]) for r in result]
+                else:
+                    got = [int(result) + k * server.increment for k in range(size)]
+                if len(got) != size:
+                    raise BackendError(f"inserted {len(got)} of {size} messages",
+                                       dialect=DIALECT)
+                ids += got
+            return ids
+
+        return (stmts, ids_of)
+
+    # -- the tables: check, create, upgrade -------------------------------------------
 
     def _problems(self, shape: Shape) -> list[Problem]:
         out: list[Problem] = []
@@ -517,51 +475,169 @@ class MysqlAdapter(SqlAdapter):
                 modify=define["content"] if content.data_type in ("text", "tinytext") else None))
         return out
 
-    def doctor(self) -> list[str]:
-        with self._read(check=False) as (cur, _):
-            return [p.text for p in self._problems(self._read_shape(cur))]
+    def doctor(self) -> Plan[list[str]]:
+        shape = yield from self.read_shape()
+        return [p.text for p in self._problems(shape)]
 
-    def init_schema(self) -> None:
+    def _ddl(self, sql: str, done_code: int | None = None) -> Stmt:
+        self.ddl[sql] = done_code
+        return Stmt(sql, {})
+
+    def init_schema(self) -> Plan[None]:
         """Create missing tables; widen the columns of existing ones (tables the TS
-        package created) where that is lossless; add missing indexes."""
-        with self._read(check=False) as (cur, joined):
-            if joined:
-                raise MemstoreError(
-                    "init_schema runs CREATE/ALTER TABLE, which on MySQL and MariaDB commit "
-                    "the open transaction: call it outside your transaction")
-            for statement in self.schema.values():
-                cur.execute(statement)
-            problems = self._problems(self._read_shape(cur))
-            manual = {p.table for p in problems if p.manual}
-            for table in self._definitions:
-                changes = [p.modify for p in problems
-                           if p.table == table and p.modify and table not in manual]
-                if changes:
-                    cur.execute(f"ALTER TABLE {table} "
-                                + ", ".join(f"MODIFY {d}" for d in dict.fromkeys(changes)))
-            # MySQL has no CREATE INDEX IF NOT EXISTS: look first, and let a concurrent
-            # init that created the same index first win (1061: duplicate key name).
-            have = self._read_shape(cur).indexes or set()
-            for (table, index), index_columns in self._index_defs.items():
-                if (table, index) not in have:
-                    try:
-                        cur.execute(f"CREATE INDEX {index} ON {table} {index_columns}")
-                    except pymysql.err.MySQLError as exc:
-                        if exc.args[:1] != (1061,):
-                            raise
-            left = [p.text for p in self._problems(self._read_shape(cur))]
+        package created) where that is lossless; add missing indexes. Each step is a unit
+        of DDL after a read of the catalog; the runner refuses DDL inside a caller's
+        transaction (it would commit it)."""
+        yield Unit("write", tuple(self._ddl(s) for s in self.schema.values()))
+        problems = self._problems((yield from self.read_shape(indexes=False)))
+        manual = {p.table for p in problems if p.manual}
+        alters: list[Stmt] = []
+        for table in self._definitions:
+            changes = [p.modify for p in problems
+                       if p.table == table and p.modify and table not in manual]
+            if changes:
+                # Assembled here, not in a .sql file: the table name is a checked
+                # identifier and each definition is a column line of the bundled
+                # schema.sql (see _parse_schema), never a user's value.
+                alters.append(self._ddl(f"ALTER TABLE {table} " + ", ".join(
+                    f"MODIFY {d}" for d in dict.fromkeys(changes))))
+        if alters:
+            yield Unit("write", tuple(alters))
+        # MySQL has no CREATE INDEX IF NOT EXISTS: look first, and let a concurrent init
+        # that created the same index first win (the runner ignores its 1061).
+        have = (yield from self.read_shape()).indexes or set()
+        # Assembled as the ALTERs above are: names and column lists from schema.sql.
+        creates = [self._ddl(f"CREATE INDEX {index} ON {table} {index_columns}",
+                             _DUPLICATE_INDEX)
+                   for (table, index), index_columns in self._index_defs.items()
+                   if (table, index) not in have]
+        if creates:
+            yield Unit("write", tuple(creates))
+        left = [p.text for p in self._problems((yield from self.read_shape()))]
         self._shape, self._shape_ok = None, False
         if left:
             raise SchemaError("memstore init could not fix everything: " + "; ".join(left))
 
+
+def _checked(plan: Callable[Concatenate[MysqlDialect, P], Plan[T]]
+             ) -> Callable[Concatenate[MysqlDialect, P], Plan[T]]:
+    """``plan`` behind the check of the tables' shape (``MysqlDialect.prepare``)."""
+    def checked(self: MysqlDialect, /, *args: P.args, **kwargs: P.kwargs) -> Plan[T]:
+        yield from self.prepare()
+        return (yield from plan(self, *args, **kwargs))
+
+    functools.update_wrapper(checked, plan)  # its name and docstring
+    return checked
+
+
+# Every operation of a Dialect, except those that look at the tables themselves, starts
+# with the shape check: one place, so that no operation (present or added later) skips it.
+for _name in sorted(Dialect.__abstractmethods__ - {"init_schema", "doctor"}):
+    setattr(MysqlDialect, _name, _checked(getattr(MysqlDialect, _name)))
+
+
+# -- the runner -------------------------------------------------------------------------
+
+
+class MysqlRunner(DbapiRunner):
+    """A PyMySQL connection: memstore's own (from a URL; reopened when lost) or the
+    caller's (its session settings swapped in and out around each unit). Units take turns
+    on a lock, so one ``Memory`` can be shared by threads."""
+
+    # With autocommit off, InnoDB opens a transaction at the first statement.
+    implicit_begin = True
+    dialect: MysqlDialect
+
+    def __init__(self, dialect: MysqlDialect, conn: Any, *, owned: bool) -> None:
+        super().__init__(dialect, (pymysql.err.MySQLError,), map_error)
+        self.conn = conn
+        self.owned = owned
+        self.session = sqlfiles.load("mysql", dialect.tables, file="session")
+        self._lock = threading.RLock()
+        self._closed = False
+        self._joined = False  # the unit under way joined the caller's transaction
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Any]:
+        with self._lock:
+            conn = self.conn
+            if self.owned and not conn.open:
+                if self._closed:  # a call that waited for the lock while close() ran
+                    raise ClosedError()
+                conn.connect()  # init_command sets memstore's session again
+                self.dialect.connection_changed()
+            if not self.owned:
+                self._swap("swap_in")  # also refreshes server_status
+            try:
+                yield conn
+            except BaseException as exc:
+                if self.owned:
+                    if _unusable(exc) and conn.open:
+                        # memstore's own connection: drop it, the next call opens a new one
+                        conn.close()
+                elif conn.open:
+                    # the caller's settings back; the error being raised is the news
+                    with contextlib.suppress(Exception):
+                        self._swap("swap_out")
+                raise
+            if not self.owned:
+                self._swap("swap_out")
+
+    def _swap(self, name: str) -> None:
+        cur = self.conn.cursor(pymysql.cursors.Cursor)
+        try:
+            cur.execute(self.session[name])
+        finally:
+            cur.close()
+
+    def state(self, conn: Any) -> tuple[bool, bool]:
+        # The flag of the last OK packet: swap_in's on a caller's connection; on memstore's
+        # own, that of its last COMMIT/ROLLBACK (it leaves no transaction open).
+        self._joined = bool(conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
+        return self._joined, bool(conn.get_autocommit())
+
+    def cursor(self, conn: Any) -> Any:
+        # Plain tuple rows, whatever cursor class the caller's connection defaults to.
+        return conn.cursor(pymysql.cursors.Cursor)
+
+    def statement(self, conn: Any, cur: Any, stmt: Stmt) -> Any:
+        # No parameters: None, so that PyMySQL does not %-format the text.
+        cur.execute(stmt.sql, stmt.params or None)
+        want = stmt.want
+        if want == "rows":
+            return list(cur.fetchall())
+        if want == "rowcount":
+            return cur.rowcount
+        if want == "lastrowid":
+            return cur.lastrowid
+        return None
+
+    def execute(self, unit: Unit) -> list[Any]:
+        ddl = self.dialect.ddl
+        if unit.kind != "write" or not any(s.sql in ddl for s in unit.stmts):
+            return super().execute(unit)
+        with self.transaction(unit.kind) as (conn, cur):
+            if self._joined:
+                raise MemstoreError(_INIT_IN_TRANSACTION)
+            results = []
+            for stmt in unit.stmts:
+                try:
+                    results.append(self.statement(conn, cur, stmt))
+                except pymysql.err.MySQLError as exc:
+                    done_code = ddl.get(stmt.sql)
+                    if done_code is None or _code(exc) != done_code:
+                        raise
+                    results.append(None)  # already done (by a concurrent init)
+            return results
+
+    def still_open(self, conn: Any) -> bool:
+        return bool(conn.open)
+
     def close(self) -> None:
-        if self.owned:
-            with self._lock:
-                if self.conn.open:
-                    try:
-                        self.conn.close()
-                    except pymysql.err.MySQLError:
-                        self.conn._force_close()
+        with self._lock:
+            self._closed = True
+            if self.owned and self.conn.open:
+                self.conn.close()  # COM_QUIT, then the socket; never raises when open
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -570,10 +646,19 @@ class MysqlAdapter(SqlAdapter):
 def _split_insert(statement: str) -> tuple[str, str, list[str]]:
     """``INSERT ... VALUES `` and its one row ``(%s, ...)``, with the parameter names in
     order: a batch repeats the row, and the driver binds every value."""
+    head, row, tail = _split_returning(statement)
+    if tail:
+        raise ValueError("insert_message must end with its VALUES (...) row")
+    return head, _PARAM.sub("%s", row), _PARAM.findall(row)
+
+
+def _split_returning(statement: str) -> tuple[str, str, str]:
+    """``INSERT ... VALUES ``, its row as written (named parameters), and what follows
+    it (`` RETURNING id``)."""
     m = _VALUES.match(statement)
     if m is None:
-        raise ValueError("insert_message must end with one VALUES (...) row")
-    return m.group(1), _PARAM.sub("%s", m.group(2)), _PARAM.findall(m.group(2))
+        raise ValueError("an insert of messages must have one VALUES (...) row")
+    return m.group(1), m.group(2), m.group(3) or ""
 
 
 def _parse_schema(schema: Mapping[str, str]) -> tuple[
@@ -616,17 +701,8 @@ def _chunks(rows: list[list[Any]], sizes: list[int], budget: int) -> Iterator[li
 # -- entry points (memstore.connect) --------------------------------------------------
 
 
-def _seconds(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 31_536_000:
-        raise ValidationError("url", f"{name} must be a positive number of seconds; got {text!r}")
-    return value
-
-
-def from_url(url: str, tables: Mapping[str, str]) -> MysqlAdapter:
+def _connect_options(url: str) -> dict[str, Any]:
+    """PyMySQL's connect() arguments for a URL (its session settings aside)."""
     parts = urlsplit(url)
     database = unquote(parts.path.lstrip("/"))
     if not database or "/" in database:
@@ -638,25 +714,42 @@ def from_url(url: str, tables: Mapping[str, str]) -> MysqlAdapter:
     kwargs: dict[str, Any] = dict(TIMEOUTS)
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in TIMEOUTS:
-            kwargs[name] = _seconds(name, value)
+            kwargs[name] = validate.seconds("url", value, what=name)
         elif name in SSL_OPTIONS or name == "unix_socket":
             flag = name in ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
             kwargs[name] = value.lower() in ("1", "true", "yes") if flag else value
         else:
             known = ", ".join([*TIMEOUTS, "unix_socket", *SSL_OPTIONS])
             raise ValidationError("url", f"unknown option {name!r}; use {known}")
+    return dict(host=parts.hostname or "localhost", port=port,
+                user=unquote(parts.username) if parts.username else None,
+                password=unquote(parts.password or ""), database=database,
+                charset="utf8mb4", autocommit=True, **kwargs)
+
+
+def _pair(conn: Any, tables: Mapping[str, str], *, owned: bool
+          ) -> tuple[MysqlDialect, MysqlRunner]:
+    mariadb = _MARIADB.search(conn.get_server_info() or "")
+    returning = mariadb is not None and tuple(map(int, mariadb.groups())) >= (10, 5, 0)
+    dialect = MysqlDialect(tables, returning=returning)
+    return dialect, MysqlRunner(dialect, conn, owned=owned)
+
+
+def from_url(url: str, tables: Mapping[str, str]) -> tuple[MysqlDialect, MysqlRunner]:
+    options = _connect_options(url)
+    session = sqlfiles.load("mysql", tables, file="session")
     try:
-        conn = pymysql.connect(
-            host=parts.hostname or "localhost", port=port,
-            user=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password or ""), database=database, charset="utf8mb4",
-            autocommit=True, init_command=SESSION, **kwargs)
+        conn = pymysql.connect(init_command=session["session"], **options)
     except pymysql.err.MySQLError as exc:
         raise map_error(exc) from exc
-    return MysqlAdapter(conn, tables=tables, owned=True)
+    try:
+        return _pair(conn, tables, owned=True)
+    except BaseException:
+        conn.close()
+        raise
 
 
-def from_connection(conn: Any, tables: Mapping[str, str]) -> MysqlAdapter:
+def from_connection(conn: Any, tables: Mapping[str, str]) -> tuple[MysqlDialect, MysqlRunner]:
     if not isinstance(conn, pymysql.connections.Connection):
         raise ValidationError("target", f"expected a pymysql Connection; got "
                               f"{type(conn).__module__}.{type(conn).__qualname__}")
@@ -664,4 +757,30 @@ def from_connection(conn: Any, tables: Mapping[str, str]) -> MysqlAdapter:
         raise ValidationError(
             "target", f"the connection's charset is {conn.charset!r}; memstore needs "
             "pymysql.connect(..., charset='utf8mb4') so that any Unicode text round-trips")
-    return MysqlAdapter(conn, tables=tables, owned=False)
+    return _pair(conn, tables, owned=False)
+
+
+async def async_from_url(url: str, tables: Mapping[str, str]
+                         ) -> tuple[MysqlDialect, ThreadedRunner]:
+    """The blocking runner, its connection opened on a worker thread, on a thread of its
+    own. If the caller is cancelled while the connection opens, it is closed once open."""
+    opening = asyncio.ensure_future(asyncio.to_thread(from_url, url, tables))
+    try:
+        dialect, sync = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_opened)
+        raise
+    return dialect, ThreadedRunner(sync, name="memstore-mysql")
+
+
+def _close_opened(opening: asyncio.Future[tuple[MysqlDialect, MysqlRunner]]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result()[1].close()
+
+
+async def async_from_connection(conn: Any, tables: Mapping[str, str]
+                                ) -> tuple[MysqlDialect, ThreadedRunner]:
+    """A caller's PyMySQL connection, used on a thread of the ``AsyncMemory``'s own (the
+    caller must not use it at the same time)."""
+    dialect, sync = from_connection(conn, tables)
+    return dialect, ThreadedRunner(sync, name="memstore-mysql")

@@ -83,18 +83,41 @@ ORDER BY updated_at DESC, chat_id ASC
 LIMIT %(limit)s;
 
 -- name: scan_chats
--- Every chat with a title, in list order, for a title search done in Python (identical
--- on all backends; the title column's collation plays no part).
+-- A title search, done in Python (identical on all backends; the title column's collation
+-- plays no part), reads chats in list order in keyset pages: this is the first page,
+-- scan_chats_after the next ones.
 SELECT chat_id, user_id, title, created_at, updated_at, message_count
 FROM chat_sessions
 WHERE title IS NOT NULL
-ORDER BY updated_at DESC, chat_id ASC;
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT %(limit)s;
+
+-- name: scan_chats_after
+-- The page after the row (after_updated_at, after_chat_id), in list order: chat_id's
+-- binary NO PAD collation compares as the ORDER BY sorts, by code point.
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE title IS NOT NULL
+  AND (updated_at < %(after_updated_at)s
+       OR (updated_at = %(after_updated_at)s AND chat_id > %(after_chat_id)s))
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT %(limit)s;
 
 -- name: scan_chats_of_user
 SELECT chat_id, user_id, title, created_at, updated_at, message_count
 FROM chat_sessions
 WHERE user_id = %(user_id)s AND title IS NOT NULL
-ORDER BY updated_at DESC, chat_id ASC;
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT %(limit)s;
+
+-- name: scan_chats_after_of_user
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE user_id = %(user_id)s AND title IS NOT NULL
+  AND (updated_at < %(after_updated_at)s
+       OR (updated_at = %(after_updated_at)s AND chat_id > %(after_chat_id)s))
+ORDER BY updated_at DESC, chat_id ASC
+LIMIT %(limit)s;
 
 -- name: delete_chat_messages
 DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s;
@@ -133,3 +156,86 @@ DELETE FROM chat_sessions WHERE user_id = %(user_id)s;
 
 -- name: ping
 SELECT 1;
+
+-- name: message_position
+-- Where message id stands in its chat's order: (timestamp, id); no row if it is not a
+-- message of chat_id.
+SELECT timestamp, id FROM conversation_messages
+WHERE id = %(id)s AND chat_id = %(chat_id)s;
+
+-- name: messages_before
+-- A keyset page: the limit messages just older than (before_ts, before_id), newest
+-- first. Each page is a range scan of idx_messages_chat_order read backwards, as fast on
+-- the last page of a long chat as on the first.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s
+  AND (timestamp < %(before_ts)s OR (timestamp = %(before_ts)s AND id < %(before_id)s))
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: messages_before_of_user
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND (user_id = %(user_id)s OR user_id IS NULL)
+  AND (timestamp < %(before_ts)s OR (timestamp = %(before_ts)s AND id < %(before_id)s))
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: uncount_newest_message
+-- pop_message, step 1 (in the same transaction as step 2): the chat row counts one
+-- message less when the chat has one (never below 0: a TS app may have written its own).
+-- Its row lock makes concurrent pops of a chat with a row take turns.
+UPDATE chat_sessions SET message_count = GREATEST(message_count - 1, 0),
+                         updated_at = updated_at
+WHERE chat_id = %(chat_id)s
+  AND EXISTS (SELECT 1 FROM conversation_messages WHERE chat_id = %(chat_id)s);
+
+-- name: delete_newest_message
+-- pop_message, step 2: remove the newest message by (timestamp, id) and return it. The
+-- DELETE locks the row it removes, so each message is returned to exactly one caller.
+-- DELETE ... RETURNING is MariaDB's (10.0+); MySQL has no RETURNING.
+DELETE FROM conversation_messages
+WHERE chat_id = %(chat_id)s
+ORDER BY timestamp DESC, id DESC
+LIMIT 1
+RETURNING id, chat_id, user_id, role, content, timestamp;
+
+-- name: clear_chat_messages
+-- clear_messages / replace_messages, step 1: the chat's messages go.
+DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s;
+
+-- name: reset_message_count
+-- clear_messages / replace_messages, step 2: the chat row stays (title, owner, times)
+-- and counts no message (updated_at = updated_at: see uncount_user_messages_elsewhere).
+UPDATE chat_sessions SET message_count = 0, updated_at = updated_at
+WHERE chat_id = %(chat_id)s;
+
+-- name: uncount_messages_by_id
+-- delete_messages, step 1: the chat row counts the listed messages of this chat less.
+-- ids is a JSON array of integers (one bound parameter for any number of ids), read by
+-- JSON_TABLE (MySQL 8.0.4+, MariaDB 10.6+).
+UPDATE chat_sessions SET message_count = GREATEST(CAST(message_count AS SIGNED) - (
+  SELECT COUNT(*) FROM conversation_messages
+  WHERE chat_id = %(chat_id)s AND id IN (
+    SELECT j.id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j)), 0),
+  updated_at = updated_at
+WHERE chat_id = %(chat_id)s;
+
+-- name: delete_messages_by_id
+-- delete_messages, step 2: the listed messages of this chat; ids of other chats stay.
+DELETE FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND id IN (
+  SELECT j.id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j);
+
+-- name: count_messages
+SELECT COUNT(*) FROM conversation_messages WHERE chat_id = %(chat_id)s;
+
+-- name: chat_ids
+-- Chats that have messages, including those a TS app wrote without a chat_sessions row,
+-- in code point order of chat_id (its binary NO PAD collation).
+SELECT DISTINCT chat_id FROM conversation_messages ORDER BY chat_id LIMIT %(limit)s;
+
+-- name: chat_ids_of_user
+SELECT DISTINCT chat_id FROM conversation_messages WHERE user_id = %(user_id)s
+ORDER BY chat_id LIMIT %(limit)s;
