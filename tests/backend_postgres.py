@@ -4,7 +4,9 @@ Each test run works in a schema of its own (``search_path`` set in the connectio
 options), so runs that share the server at the same time do not see each other's rows;
 the schema is dropped when the process exits. The tables are created once; every
 ``open`` empties them on one shared autocommit connection and hands that connection to
-memstore (which never closes a connection it was given).
+memstore (which never closes a connection it was given). ``open_async`` empties them the
+same way and opens an ``AsyncMemory`` from the URL: memstore's own ``AsyncConnection``,
+the native async path.
 """
 
 from __future__ import annotations
@@ -73,4 +75,9 @@ def _open(clock: Clock | None) -> memstore.Memory:
     return memstore.connect(conn, clock=clock)
 
 
-BACKEND = Backend("postgres", _open)
+async def _open_async(clock: Clock | None) -> memstore.AsyncMemory:
+    shared_connection().execute(_EMPTY)
+    return await memstore.connect_async(schema_url(), clock=clock)
+
+
+BACKEND = Backend("postgres", _open, _open_async)

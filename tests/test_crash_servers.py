@@ -169,7 +169,7 @@ def test_server_killed_mid_batch(servers: dict[str, str], dialect: str) -> None:
     writer.start()
 
     def insert_running() -> bool:
-        with watcher.adapter.reading() as cur:  # type: ignore[attr-defined]
+        with watcher.adapter.reading() as (_, cur):  # type: ignore[attr-defined]
             cur.execute(ACTIVE_INSERT[dialect])
             return bool(cur.fetchone()[0]) or not writer.is_alive()
 

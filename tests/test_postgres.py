@@ -7,11 +7,13 @@ database) of its own that it drops afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +27,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.pq import TransactionStatus
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import memstore
 from tests import checks
@@ -38,6 +40,7 @@ IDLE, INTRANS = TransactionStatus.IDLE, TransactionStatus.INTRANS
 _numbers = itertools.count()
 
 Conn = psycopg.Connection[Any]
+AsyncConn = psycopg.AsyncConnection[Any]
 
 
 @dataclass
@@ -317,7 +320,7 @@ def test_a_lost_url_connection_is_replaced_on_the_next_call(ready: Scratch) -> N
         assert [m.content for m in mem.get_messages("c")] == ["before"]
         # lost during a call: that call fails, the next one reconnects
         with pytest.raises(memstore.BackendError) as info, \
-                mem.adapter.reading() as cur:  # type: ignore[attr-defined]
+                mem.adapter.reading() as (_, cur):  # type: ignore[attr-defined]
             cur.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         assert isinstance(info.value.__cause__, psycopg.OperationalError)
         mem.save_message("c", "user", "after")
@@ -357,7 +360,7 @@ def test_session_time_zone_set_on_the_connection(ready: Scratch) -> None:
 
 def test_session_time_zone_from_the_url_options(ready: Scratch) -> None:
     with memstore.connect(ready.url("-c TimeZone=Pacific/Chatham"), clock=lambda: T_MS) as mem:
-        with mem.adapter.reading() as cur:  # type: ignore[attr-defined]
+        with mem.adapter.reading() as (_, cur):  # type: ignore[attr-defined]
             cur.execute("SHOW TimeZone")
             assert cur.fetchone() == ("Pacific/Chatham",)
         check_utc_instants(mem, ready)
@@ -401,7 +404,7 @@ def test_chat_ids_order_by_code_point_under_a_non_c_collation(other_db: str) -> 
         mem.init_schema()
         for chat_id in ids:
             mem.save_chat(chat_id, user_id="u", title="t", created_at=T, updated_at=T)
-        with mem.adapter.reading() as cur:  # type: ignore[attr-defined]
+        with mem.adapter.reading() as (_, cur):  # type: ignore[attr-defined]
             cur.execute("SELECT chat_id FROM chat_sessions ORDER BY chat_id")
             collated = [r[0] for r in cur.fetchall()]
         assert collated != sorted(ids), "the database's collation should differ from C"
@@ -417,7 +420,7 @@ def test_chat_ids_order_by_code_point_under_a_non_c_collation(other_db: str) -> 
 def test_role_level_time_zone(other_db: str) -> None:
     with memstore.connect(other_db, clock=lambda: T_MS) as mem:
         mem.init_schema()
-        with mem.adapter.reading() as cur:  # type: ignore[attr-defined]
+        with mem.adapter.reading() as (_, cur):  # type: ignore[attr-defined]
             cur.execute("SHOW TimeZone")
             assert cur.fetchone() == ("America/New_York",)
         conn = psycopg.connect(other_db, autocommit=True)
@@ -516,7 +519,7 @@ def test_last_n_is_an_index_range_scan_without_a_sort(ready: Scratch) -> None:
       ANALYZE conversation_messages""")
     with memstore.connect(ready.url()) as mem:
         adapter: Any = mem.adapter
-        with adapter.reading() as cur:
+        with adapter.reading() as (_, cur):
             for chat_id in ("chat7", "big"):
                 for name in ("last_messages", "last_messages_of_user"):
                     cur.execute("EXPLAIN " + adapter.sql[name],
@@ -572,7 +575,7 @@ def test_connection_failures_are_backend_errors() -> None:
 
 
 def connection_parameter(url: str, name: str) -> str:
-    with memstore.connect(url) as mem, mem.adapter.reading() as cur:  # type: ignore[attr-defined]
+    with memstore.connect(url) as mem, mem.adapter.reading() as (_, cur):  # type: ignore[attr-defined]
         return str(cur.connection.info.get_parameters()[name])
 
 
@@ -589,12 +592,47 @@ def test_bad_urls_and_objects_are_validation_errors() -> None:
     with pytest.raises(memstore.ValidationError) as info:
         memstore.connect(sql.SQL("SELECT 1"))  # a psycopg object that is no connection
     assert info.value.field == "target"
+    with pytest.raises(memstore.ValidationError) as info:
+        asyncio.run(memstore.connect_async(sql.SQL("SELECT 1")))
+    assert info.value.field == "target"
+
+
+def test_the_wrong_kind_of_connection_is_a_validation_error(ready: Scratch) -> None:
+    conn = psycopg.connect(ready.url(), autocommit=True)
+    try:
+        with pytest.raises(memstore.ValidationError, match="connect_async") as info:
+            memstore.connect(asyncio.run(_async_connection(ready.url(), close=True)))
+        assert info.value.field == "target"
+        with pytest.raises(memstore.ValidationError, match=r"memstore\.connect\(\)") as info:
+            asyncio.run(memstore.connect_async(conn))
+        assert info.value.field == "target"
+        with ConnectionPool(ready.url(), min_size=1, open=True) as pool, \
+                pytest.raises(memstore.ValidationError, match=r"memstore\.connect\(\)"):
+            asyncio.run(memstore.connect_async(pool))
+
+        async def async_pool_in_sync_connect() -> None:
+            async with AsyncConnectionPool(ready.url(), min_size=1, open=False) as apool:
+                with pytest.raises(memstore.ValidationError, match="connect_async"):
+                    memstore.connect(apool)
+
+        asyncio.run(async_pool_in_sync_connect())
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # untouched
+    finally:
+        conn.close()
+
+
+async def _async_connection(url: str, *, close: bool = False,
+                            autocommit: bool = True) -> AsyncConn:
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=autocommit)
+    if close:
+        await conn.close()
+    return conn
 
 
 def test_a_closed_url_memory_stays_closed(ready: Scratch) -> None:
     mem = memstore.connect(ready.url())
     mem.close()
-    with pytest.raises(memstore.BackendError, match="closed"):
+    with pytest.raises(memstore.ClosedError, match="closed"):
         mem.get_chat("c")
     mem.close()  # twice is fine
 
@@ -605,3 +643,282 @@ def test_a_passed_connection_stays_open_after_close(ready: Scratch) -> None:
         mem.save_message("c", "user", "x")
     assert conn.execute("SELECT 1").fetchone() == (1,)
     conn.close()
+
+
+# -- AsyncMemory on psycopg's AsyncConnection ---------------------------------------------
+
+
+def test_an_async_pool_runs_32_tasks_in_parallel(ready: Scratch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="psycopg")
+    tasks, rounds = 32, 5
+
+    async def main() -> None:
+        async with AsyncConnectionPool(ready.url(), min_size=2, max_size=8, timeout=30,
+                                       open=False) as pool:
+            mem = await memstore.connect_async(pool)
+
+            # Parallel, not taking turns: 8 saves that each wait 0.3 s in the server.
+            ready.rows("""CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
+                          BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$""")
+            ready.rows("""CREATE TRIGGER slow AFTER INSERT ON conversation_messages
+                          FOR EACH STATEMENT EXECUTE FUNCTION slow()""")
+            started = time.monotonic()
+            await asyncio.gather(*(mem.save_message(f"slow{i}", "user", "x")
+                                   for i in range(8)))
+            assert time.monotonic() - started < 1.5  # one at a time would be 2.4 s
+            ready.rows("DROP TRIGGER slow ON conversation_messages")
+
+            async def work(i: int) -> None:
+                for j in range(rounds):
+                    batch = [{"role": "user", "content": f"{i}.{j}.{k}"} for k in range(3)]
+                    saved = await mem.save_messages(f"t{i}", batch, user_id=f"u{i}")
+                    assert [m.content for m in saved] == [b["content"] for b in batch]
+                    assert [m.id for m in saved] == sorted(m.id for m in saved)
+                    await mem.save_message("shared", "user", f"{i}.{j}", user_id=f"u{i}")
+                    got = await mem.get_messages(f"t{i}", limit=3)
+                    assert [m.content for m in got] == [b["content"] for b in batch]
+                    await mem.update_working_memory(scope="chat", chat_id="shared",
+                                                    content=f"{i}.{j}")
+
+            await asyncio.gather(*(work(i) for i in range(tasks)))
+            for i in range(tasks):
+                got = [m.content for m in await mem.get_messages(f"t{i}", limit=10_000)]
+                assert got == [f"{i}.{j}.{k}" for j in range(rounds) for k in range(3)]
+                chat = await mem.get_chat(f"t{i}")
+                assert chat is not None
+                assert (chat.user_id, chat.message_count) == (f"u{i}", 3 * rounds)
+            shared = await mem.get_messages("shared", limit=10_000)
+            assert len(shared) == tasks * rounds
+            for i in range(tasks):
+                assert [m.content for m in shared if m.user_id == f"u{i}"] == [
+                    f"{i}.{j}" for j in range(rounds)]
+            await mem.aclose()
+            # every connection came back idle, with the pool's own autocommit setting
+            stats = pool.get_stats()
+            assert stats["pool_available"] == stats["pool_size"]
+            async with pool.connection() as conn:
+                assert conn.info.transaction_status == IDLE and not conn.autocommit
+
+    asyncio.run(main())
+    assert ready.rows("SELECT count(*) FROM conversation_messages") == [
+        (8 + tasks * rounds * 4,)]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_an_async_pool_refuses_calls_from_another_event_loop(ready: Scratch) -> None:
+    loop = asyncio.new_event_loop()
+    pool = AsyncConnectionPool(ready.url(), min_size=1, max_size=2, open=False)
+
+    async def opened() -> memstore.AsyncMemory:
+        await pool.open()
+        mem = await memstore.connect_async(pool)
+        await mem.save_message("c", "user", "x")
+        return mem
+
+    try:
+        mem = loop.run_until_complete(opened())
+        with pytest.raises(memstore.MemstoreError, match="bound to the event loop"):
+            asyncio.run(mem.get_chat("c"))
+        chat = loop.run_until_complete(mem.get_chat("c"))  # its own loop still works
+        assert chat is not None and chat.message_count == 1
+        loop.run_until_complete(mem.aclose())
+    finally:
+        loop.run_until_complete(pool.close())
+        loop.close()
+
+
+def test_a_callers_async_connection_joins_its_transaction_with_a_savepoint(
+        ready: Scratch) -> None:
+    refuse_boom(ready)
+
+    async def main() -> None:
+        conn = await _async_connection(ready.url())
+        mem = await memstore.connect_async(conn)
+        async with conn.transaction():
+            await mem.save_message("c", "user", "caller's")
+            await conn.execute("UPDATE chat_sessions SET title = 'mine' WHERE chat_id = 'c'")
+            with pytest.raises(memstore.BackendError, match="boom refused") as info:
+                await mem.save_messages("c", [{"role": "user", "content": "ok"},
+                                              {"role": "user", "content": "boom"}])
+            assert isinstance(info.value.__cause__, psycopg.errors.RaiseException)
+            # rolled back to memstore's savepoint: the caller's transaction goes on
+            assert conn.info.transaction_status == INTRANS
+            assert contents(ready) == []  # nothing committed by memstore
+        assert contents(ready) == ["caller's"]
+        chat = await mem.get_chat("c")
+        assert chat is not None and (chat.title, chat.message_count) == ("mine", 1)
+
+        # the caller's rollback undoes memstore's write
+        async with conn.transaction() as tx:
+            await mem.save_message("c", "user", "undone")
+            assert [m.content for m in await mem.get_messages("c")] == ["caller's", "undone"]
+            raise psycopg.Rollback(tx)
+        assert [m.content for m in await mem.get_messages("c")] == ["caller's"]
+        chat = await mem.get_chat("c")
+        assert chat is not None and chat.message_count == 1
+        assert conn.info.transaction_status == IDLE and conn.autocommit
+        await mem.aclose()
+        assert (await (await conn.execute("SELECT 1")).fetchone()) == (1,)  # still open
+        await conn.close()
+
+    asyncio.run(main())
+    assert contents(ready) == ["caller's"]
+
+
+def test_a_callers_non_autocommit_async_connection_is_left_idle(ready: Scratch) -> None:
+    async def main() -> None:
+        conn = await _async_connection(ready.url(), autocommit=False)
+        mem = await memstore.connect_async(conn)
+        await mem.save_message("c", "user", "x", user_id="u")
+        assert conn.info.transaction_status == IDLE
+        assert [m.content for m in await mem.get_messages("c")] == ["x"]
+        assert conn.info.transaction_status == IDLE
+        assert await mem.doctor() == [] and conn.info.transaction_status == IDLE
+        assert contents(ready) == ["x"]  # committed
+        # inside an implicitly started transaction of the caller: joined, not committed
+        await conn.execute("SELECT 1")
+        assert conn.info.transaction_status == INTRANS
+        await mem.save_message("c", "user", "y")
+        assert conn.info.transaction_status == INTRANS and contents(ready) == ["x"]
+        await conn.rollback()
+        assert contents(ready) == ["x"] and not conn.autocommit
+        await mem.aclose()
+        await conn.close()
+
+    asyncio.run(main())
+
+
+def test_cancelled_mid_batch_the_batch_is_whole_or_absent(ready: Scratch) -> None:
+    batch = [{"role": "user", "content": f"{i} " + "y" * 200} for i in range(5000)]
+
+    async def main() -> None:
+        async with await memstore.connect_async(ready.url()) as mem:
+            await mem.save_message("other", "user", "before")
+            task = asyncio.create_task(mem.save_messages("big", batch))
+            await asyncio.sleep(0.005)
+            assert not task.done(), "the batch finished before the cancel; make it larger"
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            count = ready.rows("SELECT count(*) FROM conversation_messages "
+                               "WHERE chat_id = 'big'")[0][0]
+            assert count in (0, 5000)
+            chat = await mem.get_chat("big")
+            assert (chat.message_count if chat else 0) == count
+            # the connection is usable and idle: the next call works
+            await mem.save_message("other", "user", "after")
+            assert [m.content for m in await mem.get_messages("other")] == ["before", "after"]
+            conn = mem.adapter.source._conn
+            assert conn.info.transaction_status == IDLE
+
+    asyncio.run(main())
+
+
+def test_one_async_memory_from_a_url_shared_by_two_event_loops(ready: Scratch) -> None:
+    mem = asyncio.run(memstore.connect_async(ready.url()))  # that loop is gone now
+    rounds, tasks = 10, 4
+    errors: list[BaseException] = []
+
+    def thread(t: int) -> None:
+        async def task(k: int) -> None:
+            for j in range(rounds):
+                await mem.save_message(f"l{t}", "user", f"{k}.{j}", user_id=f"u{t}")
+                await mem.save_message("shared", "user", f"{t}.{k}.{j}")
+                assert len(await mem.get_messages(f"l{t}", limit=3)) >= 1
+
+        async def main() -> None:
+            await asyncio.gather(*(task(k) for k in range(tasks)))
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=thread, args=(t,)) for t in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not any(th.is_alive() for th in threads) and not errors, errors
+
+    async def check() -> None:
+        for t in range(2):
+            got = [m.content for m in await mem.get_messages(f"l{t}", limit=10_000)]
+            assert sorted(got) == sorted(f"{k}.{j}" for k in range(tasks)
+                                         for j in range(rounds))
+            for k in range(tasks):  # each task's messages in its own order
+                assert [c for c in got if c.startswith(f"{k}.")] == [
+                    f"{k}.{j}" for j in range(rounds)]
+        chat = await mem.get_chat("shared")
+        assert chat is not None and chat.message_count == 2 * tasks * rounds
+        await mem.aclose()
+
+    asyncio.run(check())
+
+
+def test_a_lost_async_url_connection_is_replaced_on_the_next_call(ready: Scratch) -> None:
+    async def main() -> None:
+        async with await memstore.connect_async(ready.url()) as mem:
+            await mem.save_message("c", "user", "before")
+            pid = int(mem.adapter.source._conn.info.backend_pid)
+            ready.rows(f"SELECT pg_terminate_backend({pid})")
+            for _ in range(1000):  # until the session is gone (bounded)
+                if not ready.rows(f"SELECT 1 FROM pg_stat_activity WHERE pid = {pid}"):
+                    break
+                await asyncio.sleep(0.01)
+            assert [m.content for m in await mem.get_messages("c")] == ["before"]
+            # lost during a call: that call fails, the next one reconnects
+            with pytest.raises(memstore.BackendError) as info:
+                async with mem.adapter.reading() as (_, cur):
+                    await cur.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            assert isinstance(info.value.__cause__, psycopg.OperationalError)
+            await mem.save_message("c", "user", "after")
+            assert [m.content for m in await mem.get_messages("c")] == ["before", "after"]
+
+    asyncio.run(main())
+
+
+def test_an_async_url_connection_has_memstores_options(ready: Scratch) -> None:
+    async def parameters(url: str) -> dict[str, str]:
+        async with await memstore.connect_async(url) as mem, \
+                mem.adapter.reading() as (conn, _):
+            assert conn.autocommit
+            return dict(conn.info.get_parameters())
+
+    assert asyncio.run(parameters(server_url()))["connect_timeout"] == "10"
+    url = server_url() + ("&" if "?" in server_url() else "?") + "connect_timeout=3"
+    assert asyncio.run(parameters(url))["connect_timeout"] == "3"
+    async def app_name() -> str:
+        async with await memstore.connect_async(ready.url()) as mem, \
+                mem.adapter.reading() as (_, cur):
+            await cur.execute("SHOW application_name")
+            row = await cur.fetchone()
+            return str(row[0])
+
+    assert asyncio.run(app_name()) == "memstore"
+
+
+def test_async_connection_failures_and_bad_urls() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(memstore.BackendError) as info:
+        asyncio.run(memstore.connect_async(f"postgresql://memstore:wrong@127.0.0.1:{port}/db"))
+    assert isinstance(info.value.__cause__, psycopg.OperationalError)
+    with pytest.raises(memstore.ValidationError) as verr:
+        asyncio.run(memstore.connect_async("postgresql://127.0.0.1/db?no_such_option=1"))
+    assert verr.value.field == "url"
+
+
+def test_a_closed_async_memory_stays_closed(ready: Scratch) -> None:
+    async def main() -> None:
+        mem = await memstore.connect_async(ready.url())
+        conn = mem.adapter.source._conn
+        await mem.aclose()
+        assert conn.closed  # what memstore opened is closed
+        with pytest.raises(memstore.ClosedError, match="closed"):
+            await mem.get_chat("c")
+        await mem.aclose()  # twice is fine
+
+    asyncio.run(main())

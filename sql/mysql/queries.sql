@@ -185,11 +185,15 @@ LIMIT %(limit)s;
 -- name: uncount_newest_message
 -- pop_message, step 1 (in the same transaction as step 2): the chat row counts one
 -- message less when the chat has one (never below 0: a TS app may have written its own).
--- Its row lock makes concurrent pops of a chat with a row take turns.
+-- Its row lock makes concurrent pops of a chat with a row take turns. The EXISTS is
+-- correlated on purpose: it is then read after the chat row is locked, while a constant
+-- subquery would take its shared lock on a message first and deadlock with step 2 of
+-- another pop holding the chat row.
 UPDATE chat_sessions SET message_count = GREATEST(message_count - 1, 0),
                          updated_at = updated_at
 WHERE chat_id = %(chat_id)s
-  AND EXISTS (SELECT 1 FROM conversation_messages WHERE chat_id = %(chat_id)s);
+  AND EXISTS (SELECT 1 FROM conversation_messages m
+              WHERE m.chat_id = chat_sessions.chat_id);
 
 -- name: delete_newest_message
 -- pop_message, step 2: remove the newest message by (timestamp, id) and return it. The

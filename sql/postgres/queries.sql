@@ -97,17 +97,42 @@ ORDER BY updated_at DESC, chat_id COLLATE "C" ASC
 LIMIT %(limit)s;
 
 -- name: scan_chats
--- Every chat, in list order, for a title search done in Python (identical on all backends).
+-- A title search, done in Python (identical on all backends), reads chats in list order
+-- in keyset pages: this is the first page, scan_chats_after the next ones.
 SELECT chat_id, user_id, title, created_at, updated_at, message_count
 FROM chat_sessions
 WHERE title IS NOT NULL
-ORDER BY updated_at DESC, chat_id COLLATE "C" ASC;
+ORDER BY updated_at DESC, chat_id COLLATE "C" ASC
+LIMIT %(limit)s;
+
+-- name: scan_chats_after
+-- The page after the row (after_updated_at, after_chat_id), in list order; chat ids
+-- compare in code point order, as they are sorted.
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE title IS NOT NULL
+  AND (updated_at < %(after_updated_at)s
+       OR (updated_at = %(after_updated_at)s
+           AND chat_id COLLATE "C" > %(after_chat_id)s::text COLLATE "C"))
+ORDER BY updated_at DESC, chat_id COLLATE "C" ASC
+LIMIT %(limit)s;
 
 -- name: scan_chats_of_user
 SELECT chat_id, user_id, title, created_at, updated_at, message_count
 FROM chat_sessions
 WHERE user_id = %(user_id)s AND title IS NOT NULL
-ORDER BY updated_at DESC, chat_id COLLATE "C" ASC;
+ORDER BY updated_at DESC, chat_id COLLATE "C" ASC
+LIMIT %(limit)s;
+
+-- name: scan_chats_after_of_user
+SELECT chat_id, user_id, title, created_at, updated_at, message_count
+FROM chat_sessions
+WHERE user_id = %(user_id)s AND title IS NOT NULL
+  AND (updated_at < %(after_updated_at)s
+       OR (updated_at = %(after_updated_at)s
+           AND chat_id COLLATE "C" > %(after_chat_id)s::text COLLATE "C"))
+ORDER BY updated_at DESC, chat_id COLLATE "C" ASC
+LIMIT %(limit)s;
 
 -- name: delete_chat
 -- delete_chat in one statement: the chat's messages, its row and its chat-scope working
@@ -147,3 +172,78 @@ DELETE FROM chat_sessions WHERE user_id = %(user_id)s;
 
 -- name: ping
 SELECT 1;
+
+-- name: message_position
+-- Where message id stands in its chat's order: (timestamp, id); no row if it is not a
+-- message of chat_id.
+SELECT timestamp, id FROM conversation_messages
+WHERE id = %(id)s AND chat_id = %(chat_id)s;
+
+-- name: messages_before
+-- A keyset page: the limit messages just older than (before_ts, before_id), newest
+-- first. Each page is a backward range scan of idx_messages_chat_order, as fast on the
+-- last page of a long chat as on the first.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s
+  AND (timestamp, id) < (%(before_ts)s::timestamp, %(before_id)s::bigint)
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: messages_before_of_user
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND (user_id = %(user_id)s OR user_id IS NULL)
+  AND (timestamp, id) < (%(before_ts)s::timestamp, %(before_id)s::bigint)
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: uncount_newest_message
+-- pop_message, step 1 (in the same transaction as step 2): the chat row counts one
+-- message less when the chat has one (never below 0: a TS app may have written its own).
+-- Its row lock makes concurrent pops of a chat with a row take turns.
+UPDATE chat_sessions SET message_count = GREATEST(message_count - 1, 0)
+WHERE chat_id = %(chat_id)s
+  AND EXISTS (SELECT 1 FROM conversation_messages WHERE chat_id = %(chat_id)s);
+
+-- name: delete_newest_message
+-- pop_message, step 2: remove the newest message by (timestamp, id) and return it.
+DELETE FROM conversation_messages
+WHERE id = (SELECT id FROM conversation_messages WHERE chat_id = %(chat_id)s
+            ORDER BY timestamp DESC, id DESC LIMIT 1 FOR UPDATE)
+RETURNING id, chat_id, user_id, role, content, timestamp;
+
+-- name: clear_chat_messages
+-- clear_messages / replace_messages, step 1: the chat's messages go.
+DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s;
+
+-- name: reset_message_count
+-- clear_messages / replace_messages, step 2: the chat row stays (title, owner, times)
+-- and counts no message.
+UPDATE chat_sessions SET message_count = 0 WHERE chat_id = %(chat_id)s;
+
+-- name: uncount_messages_by_id
+-- delete_messages, step 1: the chat row counts the listed messages of this chat less.
+-- ids is one bigint[] parameter, for any number of ids.
+UPDATE chat_sessions SET message_count = GREATEST(message_count - (
+  SELECT COUNT(*) FROM conversation_messages
+  WHERE chat_id = %(chat_id)s AND id = ANY(%(ids)s::bigint[]))::integer, 0)
+WHERE chat_id = %(chat_id)s;
+
+-- name: delete_messages_by_id
+-- delete_messages, step 2: the listed messages of this chat; ids of other chats stay.
+DELETE FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND id = ANY(%(ids)s::bigint[]);
+
+-- name: count_messages
+SELECT COUNT(*) FROM conversation_messages WHERE chat_id = %(chat_id)s;
+
+-- name: chat_ids
+-- Chats that have messages, including those a TS app wrote without a chat_sessions row,
+-- in code point order of chat_id (COLLATE "C", whatever the column's collation).
+SELECT chat_id FROM conversation_messages
+GROUP BY chat_id ORDER BY chat_id COLLATE "C" LIMIT %(limit)s;
+
+-- name: chat_ids_of_user
+SELECT chat_id FROM conversation_messages WHERE user_id = %(user_id)s
+GROUP BY chat_id ORDER BY chat_id COLLATE "C" LIMIT %(limit)s;
