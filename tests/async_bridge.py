@@ -57,6 +57,10 @@ class BlockingAsyncMemory:
 
         return call
 
+    def call(self, awaitable: Awaitable[T]) -> T:
+        """Await anything on this object's loop (tests that reach past the API)."""
+        return self._loop.call(awaitable)
+
     def close(self) -> None:
         try:
             self._loop.call(self.amem.aclose())

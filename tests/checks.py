@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import memstore
+from memstore.plan import Plan, Stmt, Unit
 
 
 def failing_batch_leaves_nothing(mem: memstore.Memory) -> None:
@@ -17,3 +20,18 @@ def failing_batch_leaves_nothing(mem: memstore.Memory) -> None:
     assert mem.get_messages("c") == [] and mem.get_chat("c") is None
     mem.save_message("c", "user", "works again")
     assert len(mem.get_messages("c")) == 1
+
+
+def query(mem: Any, sql: str) -> list[Any]:
+    """The rows of one read statement run through ``mem``'s own runner and transaction
+    rule, on any SQL backend, for a ``Memory`` or an ``AsyncMemory`` behind
+    tests/async_bridge.py. Test SQL only: ``sql`` takes no parameters."""
+    unit = Unit("read", (Stmt(sql, {}, "rows"),))
+
+    def plan() -> Plan[list[Any]]:
+        (rows,) = yield unit
+        return list(rows)
+
+    if isinstance(mem, memstore.Memory):
+        return mem._run(plan())
+    return mem.call(mem.amem._run(plan()))  # a BlockingAsyncMemory

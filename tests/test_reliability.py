@@ -30,6 +30,7 @@ import memstore
 from memstore import Memory
 from tests.backend_libsql import require_libsql
 from tests.backends import require_env
+from tests.checks import query
 from tests.model import Expected, check_content, check_id
 
 WRITERS = 8
@@ -134,16 +135,15 @@ def test_8_writers_x_200_working_memory_upserts_on_one_key(
     assert outcome(upsert_one_key([mem] * WRITERS)) == ([], True, 1)
 
 
-def count_working_memory_rows(mem: Memory, wm_id: str) -> int:
-    adapter: Any = mem.adapter
+def count_working_memory_rows(mem: Any, wm_id: str) -> int:
     if mem.dialect == "memory":
-        return sum(1 for key in adapter._wm if key == wm_id)
-    with adapter.reading() as cur:
-        # wm_id is a constant of this test, not user input; each driver has its own
-        # parameter style, so it is written into the statement.
-        cur.execute(f"SELECT COUNT(*) FROM {adapter.tables['working_memory']} "
-                    f"WHERE id = '{wm_id}'")
-        return int(cur.fetchone()[0])
+        inner = mem if isinstance(mem, Memory) else mem.amem
+        return sum(1 for key in inner._dialect._wm if key == wm_id)
+    # wm_id is a constant of this test, not user input; each driver has its own
+    # parameter style, so it is written into the statement.
+    tables = (mem if isinstance(mem, Memory) else mem.amem)._dialect.tables
+    return int(query(mem, f"SELECT COUNT(*) FROM {tables['working_memory']} "
+                          f"WHERE id = '{wm_id}'")[0][0])
 
 
 BATCHES = 150  # of 10 messages
@@ -357,6 +357,68 @@ def test_parallel_reader_never_sees_a_partial_batch(
     errors, stored, reads = outcome(
         read_while_batches_are_written(parallel.open(), parallel.open()), BATCHES * 10)
     assert (errors, stored) == ([], BATCHES * 10)
+    assert reads, "the reader never ran"
+
+
+def test_parallel_poppers_get_each_message_exactly_once(
+        parallel: Target, outcome: Outcome) -> None:
+    """N workers (a connection each) pop one chat of N x messages until it is empty:
+    every message comes back to exactly one of them (the Agents SDK's issue #4205)."""
+    total = parallel.writers * parallel.messages
+    mems = [parallel.open() for _ in range(parallel.writers)]
+    for start in range(0, total, 1000):
+        mems[0].save_messages("shared", [{"role": "user", "content": f"m{i}"}
+                                         for i in range(start, min(start + 1000, total))])
+    popped: list[list[str]] = [[] for _ in mems]
+
+    def pop(w: int) -> None:
+        while (m := mems[w].pop_message("shared")) is not None:
+            popped[w].append(m.content)
+
+    errors = run_threads(len(mems), pop)
+    everything = [c for got in popped for c in got]
+    chat = mems[0].get_chat("shared")
+    result = (errors, len(everything), len(set(everything)),
+              mems[0].count_messages("shared"), chat.message_count if chat else -1)
+    assert outcome(result, total) == ([], total, total, 0, 0)
+    # each worker got its messages newest first
+    order = {f"m{i}": i for i in range(total)}
+    assert all([order[c] for c in got] == sorted((order[c] for c in got), reverse=True)
+               for got in popped)
+
+
+def test_parallel_replace_against_a_reader_shows_whole_lists(
+        parallel: Target, outcome: Outcome) -> None:
+    """replace_messages swaps a 20-message list while a reader (its own connection)
+    reads the chat: every read is one whole list, never a mix or an empty chat."""
+    writer, reader = parallel.open(), parallel.open()
+    size, rounds = 20, 100
+    writer.replace_messages("shared", [{"role": "user", "content": f"r0:{i}"}
+                                       for i in range(size)])
+    reads: list[int] = []
+    done = threading.Event()
+
+    def work(i: int) -> None:
+        if i == 0:
+            try:
+                for r in range(1, rounds + 1):
+                    writer.replace_messages("shared", [{"role": "user", "content": f"r{r}:{k}"}
+                                                       for k in range(size)])
+            finally:
+                done.set()
+            return
+        while not done.is_set():
+            got = [m.content for m in reader.get_messages("shared", limit=None)]
+            head = got[0].split(":")[0] if got else "none"
+            assert got == [f"{head}:{k}" for k in range(size)], got
+            reads.append(1)
+
+    errors = run_threads(2, work)
+    final = writer.get_messages("shared", limit=None)
+    chat = writer.get_chat("shared")
+    result = (errors, len(final), chat.message_count if chat else -1)
+    assert outcome(result, size) == ([], size, size)
+    assert [m.content for m in final] == [f"r{rounds}:{k}" for k in range(size)]
     assert reads, "the reader never ran"
 
 
