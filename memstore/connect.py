@@ -11,7 +11,8 @@ import importlib
 import os
 import sqlite3
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -70,7 +71,9 @@ def connect(
         if scheme == "sqlite":
             dialect = SqliteDialect(resolved)
             return Memory(dialect, _sqlite_from_url(dialect, target), clock=clock)
-        dialect, runner = _module_for_url(scheme).from_url(target, resolved)
+        module, extra = SCHEMES[scheme]
+        with _driver_hint(module, extra):
+            dialect, runner = _module_for_url(scheme).from_url(target, resolved)
     elif isinstance(target, sqlite3.Connection):
         dialect = SqliteDialect(resolved)
         runner = SqliteRunner(dialect, target)
@@ -102,7 +105,9 @@ async def connect_async(
             sync = await asyncio.to_thread(_sqlite_from_url, dialect, target)
             return AsyncMemory(dialect, ThreadedRunner(sync, name="memstore-sqlite"),
                                clock=clock)
-        dialect, runner = await _module_for_url(scheme).async_from_url(target, resolved)
+        module, extra = SCHEMES[scheme]
+        with _driver_hint(module, extra):
+            dialect, runner = await _module_for_url(scheme).async_from_url(target, resolved)
     elif isinstance(target, sqlite3.Connection):
         dialect = SqliteDialect(resolved)
         runner = ThreadedRunner(SqliteRunner(dialect, target), name="memstore-sqlite")
@@ -176,11 +181,25 @@ def _module_for_connection(conn: Any) -> Any:
 
 
 def _adapter_module(module: str, extra: str) -> Any:
-    try:
+    with _driver_hint(module, extra):
         return importlib.import_module(f"memstore.adapters.{module}")
+
+
+@contextmanager
+def _driver_hint(module: str, extra: str) -> Iterator[None]:
+    """A missing or broken driver (at import, or imported lazily when a URL is opened)
+    as a MemstoreError that says what to install."""
+    try:
+        yield
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("memstore"):
             raise MemstoreError(f"the {module} backend is not available in this version") from exc
         raise MemstoreError(
             f"the {module} backend needs its driver: pip install 'memstore-sql[{extra}]' "
             f"(missing module {exc.name!r})") from exc
+    except ImportError as exc:
+        # psycopg without a libpq it can load ("no pq wrapper available")
+        hint = (" (psycopg needs the system libpq, or: pip install 'psycopg[binary]')"
+                if module == "postgres" else "")
+        raise MemstoreError(f"the {module} backend's driver cannot be loaded: {exc}{hint}") \
+            from exc

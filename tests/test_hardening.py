@@ -8,11 +8,14 @@ never created. Every derived name now fits in 63 characters and stays distinct.
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -122,3 +125,68 @@ def test_63_character_table_names_get_every_index(target: Target) -> None:
             ("c1", "Long names", 2)]
         assert mem.delete_chat("c1")
         assert mem.get_messages("c1") == [] and mem.get_chat("c1") is None
+
+
+# -- raw Python errors where a memstore error belongs ----------------------------------
+
+
+def test_millisecond_integer_times_in_sqlite_are_a_backend_error(tmp_path: Any) -> None:
+    """A row written with milliseconds where the TS schema has seconds is out of
+    datetime's range: BackendError with a hint, not ValueError/OverflowError."""
+    mem = memstore.connect(f"sqlite:///{tmp_path / 'ms.db'}")
+    mem.init_schema()
+    mem.save_message("c", "user", "x")
+    raw = sqlite3.connect(tmp_path / "ms.db")
+    raw.execute("UPDATE conversation_messages SET timestamp = 1733000000000")
+    raw.commit()
+    raw.close()
+    with pytest.raises(memstore.BackendError, match="milliseconds"):
+        mem.get_messages("c")
+    mem.close()
+
+
+def test_non_iterable_messages_are_a_validation_error() -> None:
+    mem = memstore.connect("memory://")
+    with pytest.raises(memstore.ValidationError) as info:
+        mem.save_messages("c", 5)  # type: ignore[arg-type]
+    assert info.value.field == "messages"
+
+
+@pytest.mark.parametrize(("url", "extra"), [
+    ("http://127.0.0.1:1", "turso"), ("postgresql://u@127.0.0.1:1/db", "postgres"),
+    ("mysql://u@127.0.0.1:1/db", "mysql")])
+def test_a_missing_driver_says_what_to_install(url: str, extra: str) -> None:
+    """The driver made unimportable in a child interpreter (as on a machine without the
+    extra): a MemstoreError naming the pip extra, not ModuleNotFoundError."""
+    module = {"turso": "libsql_client", "postgres": "psycopg", "mysql": "pymysql"}[extra]
+    code = (f"import sys; sys.modules[{module!r}] = None\n"
+            "import memstore\n"
+            f"try:\n    memstore.connect({url!r})\n"
+            "except memstore.MemstoreError as exc:\n    print('MemstoreError', exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "MemstoreError" in out.stdout and f"memstore-sql[{extra}]" in out.stdout, out.stdout
+
+
+def test_use_after_close_is_one_error_on_memory_too() -> None:
+    mem = memstore.connect("memory://")
+    mem.close()
+    with pytest.raises(memstore.ClosedError):
+        mem.save_message("c", "user", "x")
+
+
+def test_savepoints_do_not_collide_with_the_callers(tmp_path: Any) -> None:
+    """A caller's own savepoint named like memstore's old fixed one survives a memstore
+    call inside it (memstore numbers its savepoints)."""
+    conn = sqlite3.connect(tmp_path / "sp.db", isolation_level=None)
+    mem = memstore.connect(conn)
+    mem.init_schema()
+    conn.execute("BEGIN")
+    conn.execute("SAVEPOINT memstore")
+    mem.save_message("c", "user", "inside")
+    conn.execute("ROLLBACK TO memstore")  # the caller's savepoint still exists
+    conn.execute("RELEASE memstore")
+    conn.execute("COMMIT")
+    assert mem.get_messages("c") == []
+    conn.close()

@@ -43,11 +43,18 @@ def encode_seconds(value: datetime) -> int | float:
 def decode_seconds(value: Any, dialect: str = "sqlite") -> datetime:
     # Exact type checks: this runs once per row read, and bool must not pass as int.
     kind = type(value)
-    if kind is int:
-        return datetime.fromtimestamp(value, timezone.utc)
-    if kind is float:
-        # REAL seconds are read to the millisecond, as the TS package reads them.
-        return datetime.fromtimestamp(round(value * 1000) / 1000, timezone.utc)
+    try:
+        if kind is int:
+            return datetime.fromtimestamp(value, timezone.utc)
+        if kind is float:
+            # REAL seconds are read to the millisecond, as the TS package reads them.
+            return datetime.fromtimestamp(round(value * 1000) / 1000, timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        # Out of datetime's range: most often milliseconds written where the TS schema
+        # has seconds (1.7e12 is the year ~56,000).
+        hint = " (milliseconds? the column holds Unix seconds)" if abs(value) > 1e11 else ""
+        raise BackendError(f"the time value {value!r} is out of range{hint}",
+                           dialect=dialect) from None
     raise BackendError(
         f"expected Unix seconds in a time column, found {kind.__name__} {value!r}",
         dialect=dialect,
