@@ -9,7 +9,7 @@ from .errors import (
     SchemaError,
     ValidationError,
 )
-from .models import Chat, Message, WorkingMemory
+from .models import Chat, Content, Message, MessageItem, Role, Scope, WorkingMemory
 from .store import AsyncMemory, Memory
 from .validate import MAX_CONTENT_BYTES, MAX_INSTANT, MIN_INSTANT, now
 
@@ -21,11 +21,15 @@ __all__ = [
     "BackendError",
     "Chat",
     "ClosedError",
+    "Content",
     "Memory",
     "MemstoreError",
     "Message",
+    "MessageItem",
     "NotFoundError",
+    "Role",
     "SchemaError",
+    "Scope",
     "ValidationError",
     "WorkingMemory",
     "connect",

@@ -117,12 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for msg in mem.get_messages(args.chat, limit=args.limit):
                     print(_message_block(msg))
             elif args.command == "memory":
-                scope = "chat" if args.chat else "user"
-                wm = mem.get_working_memory(scope=scope, chat_id=args.chat, user_id=args.user)
+                if args.chat:
+                    wm = mem.get_working_memory(scope="chat", chat_id=args.chat)
+                else:
+                    wm = mem.get_working_memory(scope="user", user_id=args.user)
                 if wm is None:
                     print("(no working memory)")
                     return 1
-                print(f"# {scope} working memory, updated {wm.updated_at.isoformat()}")
+                print(f"# {wm.scope} working memory, updated {wm.updated_at.isoformat()}")
                 print(wm.content)
     except MemstoreError as exc:
         print(f"memstore: {exc}", file=sys.stderr)

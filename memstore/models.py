@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypedDict
 
 Scope = Literal["chat", "user"]
 Role = Literal["user", "assistant", "system"]
+# What may be stored as content: text, or a dict/list stored as its JSON text.
+Content = str | dict[str, Any] | list[Any]
+
+
+class _MessageFields(TypedDict):
+    role: Role
+    content: Content
+
+
+class MessageItem(_MessageFields, total=False):
+    """One item of ``save_messages`` / ``replace_messages``, for type checkers (at run
+    time any mapping with these keys is accepted)."""
+
+    timestamp: datetime | None
 
 SCOPES: tuple[str, ...] = ("chat", "user")
 ROLES: tuple[str, ...] = ("user", "assistant", "system")

@@ -18,7 +18,17 @@ from typing import Any, TypeVar
 from . import validate as v
 from .adapters.base import AsyncRunner, Dialect, Runner
 from .errors import ClosedError, ValidationError
-from .models import Chat, Message, NewMessage, WorkingMemory, message_from_row
+from .models import (
+    Chat,
+    Content,
+    Message,
+    MessageItem,
+    NewMessage,
+    Role,
+    Scope,
+    WorkingMemory,
+    message_from_row,
+)
 from .plan import Plan, arun, done, run
 
 T = TypeVar("T")
@@ -299,14 +309,14 @@ class Memory(Operations):
     # -- working memory ----------------------------------------------------------
 
     def update_working_memory(
-        self, *, scope: str, content: Any, chat_id: str | None = None,
+        self, *, scope: Scope, content: Content, chat_id: str | None = None,
         user_id: str | None = None,
     ) -> None:
         """Replace the working memory of a chat or a user in one atomic upsert."""
         return self._run(self._update_working_memory(scope, content, chat_id, user_id))
 
     def get_working_memory(
-        self, *, scope: str, chat_id: str | None = None, user_id: str | None = None
+        self, *, scope: Scope, chat_id: str | None = None, user_id: str | None = None
     ) -> WorkingMemory | None:
         """The working memory of a chat or a user; None if there is none."""
         return self._run(self._get_working_memory(scope, chat_id, user_id))
@@ -314,7 +324,7 @@ class Memory(Operations):
     # -- messages ----------------------------------------------------------------
 
     def save_message(
-        self, chat_id: str, role: str, content: Any, *, user_id: str | None = None,
+        self, chat_id: str, role: Role, content: Content, *, user_id: str | None = None,
         timestamp: datetime | None = None,
     ) -> Message:
         """Append one message; the chat row is created or updated in the same transaction."""
@@ -322,7 +332,7 @@ class Memory(Operations):
         return self._run(self._save(chat_id, [item], user_id, field=""))[0]
 
     def save_messages(
-        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        self, chat_id: str, messages: Iterable[MessageItem], *,
         user_id: str | None = None,
     ) -> list[Message]:
         """Append messages in order, all or nothing, in one transaction. Each item is a
@@ -342,7 +352,7 @@ class Memory(Operations):
         return self._run(self._get_messages(chat_id, user_id, limit, before_id))
 
     def replace_messages(
-        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        self, chat_id: str, messages: Iterable[MessageItem], *,
         user_id: str | None = None,
     ) -> list[Message]:
         """Delete the chat's messages and save ``messages`` (may be empty) in one
@@ -468,14 +478,14 @@ class AsyncMemory(Operations):
     # -- working memory ----------------------------------------------------------
 
     async def update_working_memory(
-        self, *, scope: str, content: Any, chat_id: str | None = None,
+        self, *, scope: Scope, content: Content, chat_id: str | None = None,
         user_id: str | None = None,
     ) -> None:
         """Replace the working memory of a chat or a user in one atomic upsert."""
         return await self._run(self._update_working_memory(scope, content, chat_id, user_id))
 
     async def get_working_memory(
-        self, *, scope: str, chat_id: str | None = None, user_id: str | None = None
+        self, *, scope: Scope, chat_id: str | None = None, user_id: str | None = None
     ) -> WorkingMemory | None:
         """The working memory of a chat or a user; None if there is none."""
         return await self._run(self._get_working_memory(scope, chat_id, user_id))
@@ -483,7 +493,7 @@ class AsyncMemory(Operations):
     # -- messages ----------------------------------------------------------------
 
     async def save_message(
-        self, chat_id: str, role: str, content: Any, *, user_id: str | None = None,
+        self, chat_id: str, role: Role, content: Content, *, user_id: str | None = None,
         timestamp: datetime | None = None,
     ) -> Message:
         """Append one message; the chat row is created or updated in the same transaction."""
@@ -491,7 +501,7 @@ class AsyncMemory(Operations):
         return (await self._run(self._save(chat_id, [item], user_id, field="")))[0]
 
     async def save_messages(
-        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        self, chat_id: str, messages: Iterable[MessageItem], *,
         user_id: str | None = None,
     ) -> list[Message]:
         """Append messages in order, all or nothing, in one transaction. Each item is a
@@ -511,7 +521,7 @@ class AsyncMemory(Operations):
         return await self._run(self._get_messages(chat_id, user_id, limit, before_id))
 
     async def replace_messages(
-        self, chat_id: str, messages: Iterable[Mapping[str, Any]], *,
+        self, chat_id: str, messages: Iterable[MessageItem], *,
         user_id: str | None = None,
     ) -> list[Message]:
         """Delete the chat's messages and save ``messages`` (may be empty) in one
