@@ -344,3 +344,27 @@ def test_edge_instants_read_the_same_on_both_sides(
             assert chat is not None
             assert (chat.created_at, chat.updated_at) == (cut(at, from_ts), cut(at, from_ts))
             assert [m.timestamp for m in mem.get_messages(f"t{i}")] == [cut(at, msg_digits)]
+
+
+# -- a batch saved in one call, read by the TS package -----------------------------------
+
+def test_a_batch_saved_in_one_call_reads_back_in_order_through_ts(
+        target: Target, ts: RunTs) -> None:
+    """The TS package orders by timestamp and breaks ties by role (user first), with no
+    id: a two-turn history saved at one instant would come back user, user, assistant,
+    assistant. memstore gives the messages of a batch saved without timestamps distinct,
+    increasing milliseconds, so the TS side reads them in the order they were saved."""
+    init_with_cli(target)
+    _, clock = fixed_clock(NOW)  # every message of the batch is "now" to memstore's clock
+    turns = [("user", "first question"), ("assistant", "first answer"),
+             ("user", "second question"), ("assistant", "second answer")]
+    with memstore.connect(target.url, clock=clock) as mem:
+        mem.save_messages("batch", [{"role": r, "content": c} for r, c in turns])
+        mem.save_message("batch", "user", "a third question")  # the next call, same instant
+        saved = mem.get_messages("batch")
+    (read,) = ts(target, [op("getMessages", chatId="batch")])
+    expected = [c for _, c in turns] + ["a third question"]
+    assert read == expected
+    assert [m.content for m in saved] == expected
+    stamps = [m.timestamp for m in saved]
+    assert stamps == sorted(set(stamps)) and stamps[0] == NOW
