@@ -52,7 +52,7 @@ CONNECTION_PACKAGES: dict[str, str] = {
 
 def connect(
     target: str | Any | None = None, *, tables: Mapping[str, str] | None = None,
-    clock: Clock | None = None,
+    clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
 ) -> Memory:
     """Open memstore on a URL or an existing connection.
 
@@ -61,16 +61,20 @@ def connect(
     ``$MEMSTORE_URL`` and else the embedded default ``sqlite:///memstore.db``.
     ``tables`` renames the tables (keys ``working_memory``, ``messages``, ``chats``).
     ``clock`` replaces the current-time source (tests); it must return aware datetimes.
+    ``max_content_bytes`` is the largest content accepted, in UTF-8 bytes (default 8 MiB,
+    at most 16 MiB - 1, what a MySQL MEDIUMTEXT holds).
     """
     resolved = sqlfiles.resolve_tables(tables)
+    opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
+        "max_content_bytes", max_content_bytes)}
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)
         if scheme == "memory":
-            return Memory(InMemoryDialect(), NoRunner(), clock=clock)
+            return Memory(InMemoryDialect(), NoRunner(), **opts)
         if scheme == "sqlite":
             dialect = SqliteDialect(resolved)
-            return Memory(dialect, _sqlite_from_url(dialect, target), clock=clock)
+            return Memory(dialect, _sqlite_from_url(dialect, target), **opts)
         module, extra = SCHEMES[scheme]
         with _driver_hint(module, extra):
             dialect, runner = _module_for_url(scheme).from_url(target, resolved)
@@ -79,12 +83,12 @@ def connect(
         runner = SqliteRunner(dialect, target)
     else:
         dialect, runner = _module_for_connection(target).from_connection(target, resolved)
-    return Memory(dialect, runner, clock=clock)
+    return Memory(dialect, runner, **opts)
 
 
 async def connect_async(
     target: str | Any | None = None, *, tables: Mapping[str, str] | None = None,
-    clock: Clock | None = None,
+    clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
 ) -> AsyncMemory:
     """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``.
 
@@ -95,16 +99,17 @@ async def connect_async(
     own (README, "Async").
     """
     resolved = sqlfiles.resolve_tables(tables)
+    opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
+        "max_content_bytes", max_content_bytes)}
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)
         if scheme == "memory":
-            return AsyncMemory(InMemoryDialect(), NoAsyncRunner(), clock=clock)
+            return AsyncMemory(InMemoryDialect(), NoAsyncRunner(), **opts)
         if scheme == "sqlite":
             dialect = SqliteDialect(resolved)
             sync = await asyncio.to_thread(_sqlite_from_url, dialect, target)
-            return AsyncMemory(dialect, ThreadedRunner(sync, name="memstore-sqlite"),
-                               clock=clock)
+            return AsyncMemory(dialect, ThreadedRunner(sync, name="memstore-sqlite"), **opts)
         module, extra = SCHEMES[scheme]
         with _driver_hint(module, extra):
             dialect, runner = await _module_for_url(scheme).async_from_url(target, resolved)
@@ -114,7 +119,7 @@ async def connect_async(
     else:
         dialect, runner = await _module_for_connection(target).async_from_connection(
             target, resolved)
-    return AsyncMemory(dialect, runner, clock=clock)
+    return AsyncMemory(dialect, runner, **opts)
 
 
 def _default(target: str | Any | None) -> str | Any:

@@ -85,9 +85,11 @@ class Operations:
     """Every operation once: validation, then the dialect's plan. Shared by ``Memory`` and
     ``AsyncMemory``, which only drive the plans."""
 
-    def __init__(self, dialect: Dialect, *, clock: Clock | None = None) -> None:
+    def __init__(self, dialect: Dialect, *, clock: Clock | None = None,
+                 max_content_bytes: int = v.MAX_CONTENT_BYTES) -> None:
         self._dialect = dialect
         self._clock = clock or v.now_utc
+        self._max_bytes = v.content_limit("max_content_bytes", max_content_bytes)
         self._closed = False
         # The newest instant given to a message saved without a timestamp (see _stamp).
         self._last_stamp: datetime | None = None
@@ -125,7 +127,7 @@ class Operations:
         chat_id = v.optional_ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
         wm_id, _ = working_memory_id(scope, chat_id, user_id)
-        text = v.content("content", content)
+        text = v.content("content", content, self._max_bytes)
         return self._dialect.upsert_working_memory(wm_id, scope, chat_id, user_id, text,
                                                    self._now())
 
@@ -158,7 +160,7 @@ class Operations:
         auto: list[int] = []  # positions of the messages given without a timestamp
         for i, item in enumerate(items):
             try:
-                batch.append(v.new_message(item, now))
+                batch.append(v.new_message(item, now, self._max_bytes))
             except ValidationError as exc:
                 # Field names are built only here: this loop runs once per message.
                 raise ValidationError(_item_field(field, i, exc.field), exc.reason) from None
@@ -283,8 +285,9 @@ class Memory(Operations):
     """An agent's memory in one database, blocking calls. Create it with
     :func:`memstore.connect`. One ``Memory`` may be shared by threads."""
 
-    def __init__(self, dialect: Dialect, runner: Runner, *, clock: Clock | None = None) -> None:
-        super().__init__(dialect, clock=clock)
+    def __init__(self, dialect: Dialect, runner: Runner, *, clock: Clock | None = None,
+                 max_content_bytes: int = v.MAX_CONTENT_BYTES) -> None:
+        super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes)
         self._runner = runner
 
     @property
@@ -452,8 +455,9 @@ class AsyncMemory(Operations):
     (where the driver allows; see the README)."""
 
     def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
-                 clock: Clock | None = None) -> None:
-        super().__init__(dialect, clock=clock)
+                 clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
+                 ) -> None:
+        super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes)
         self._runner = runner
 
     @property

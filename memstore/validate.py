@@ -5,7 +5,8 @@ backend accepts is accepted by all of them and comes back byte-identical:
 
 * ids: 1..255 characters (the TS package's MySQL schema uses VARCHAR(255));
 * titles: at most 500 characters (its MySQL ``title VARCHAR(500)``);
-* content: at most 1 MiB of UTF-8 (``MAX_CONTENT_BYTES``);
+* content: at most 8 MiB of UTF-8 by default (``MAX_CONTENT_BYTES``; ``connect(...,
+  max_content_bytes=)`` sets it, up to ``HARD_MAX_CONTENT_BYTES``, what a MySQL MEDIUMTEXT holds);
 * no NUL (PostgreSQL text cannot hold it) and no lone surrogates (not valid UTF-8);
 * instants: millisecond precision between 1970-01-01T00:00:01Z and
   2038-01-19T03:14:07.999Z, which is what a MySQL ``TIMESTAMP(3)`` column holds.
@@ -25,7 +26,9 @@ from .models import ROLES, SCOPES, NewMessage
 MAX_ID_CHARS = 255
 MAX_TITLE_CHARS = 500
 MAX_SEARCH_CHARS = 500
-MAX_CONTENT_BYTES = 1024 * 1024
+# Agent items carry base64 images and long tool outputs (1.2 MB seen): 8 MiB by default.
+MAX_CONTENT_BYTES = 8 * 1024 * 1024
+HARD_MAX_CONTENT_BYTES = 16 * 1024 * 1024 - 1  # MySQL MEDIUMTEXT, the narrowest column
 MAX_LIMIT = 10_000
 MAX_MESSAGE_COUNT = 2**31 - 1  # INTEGER / INT columns
 MAX_BATCH = 10_000
@@ -68,7 +71,7 @@ def title(field: str, value: object) -> str:
     return text(field, value, max_chars=MAX_TITLE_CHARS)
 
 
-def content(field: str, value: object) -> str:
+def content(field: str, value: object, max_bytes: int = MAX_CONTENT_BYTES) -> str:
     """Message or working-memory content. A dict or list is stored as JSON text."""
     if isinstance(value, (dict, list)):
         try:
@@ -87,12 +90,12 @@ def content(field: str, value: object) -> str:
         raise ValidationError(field, f"must be a str, dict or list; got {type(value).__name__}")
     s = text(field, value)
     # Cheap upper bound first: a str of n characters is at most 4n bytes of UTF-8.
-    if len(s) * 4 > MAX_CONTENT_BYTES:
+    if len(s) * 4 > max_bytes:
         size = len(s.encode("utf-8"))
-        if size > MAX_CONTENT_BYTES:
+        if size > max_bytes:
             raise ValidationError(
-                field, f"is {size} bytes of UTF-8; the maximum is {MAX_CONTENT_BYTES}"
-            )
+                field, f"is {size} bytes of UTF-8; the maximum is {max_bytes} "
+                "(connect(..., max_content_bytes=) sets it)")
     return s
 
 
@@ -119,6 +122,10 @@ def bounded_int(field: str, value: object, low: int, high: int) -> int:
 
 def limit(field: str, value: object) -> int:
     return bounded_int(field, value, 1, MAX_LIMIT)
+
+
+def content_limit(field: str, value: object) -> int:
+    return bounded_int(field, value, 1, HARD_MAX_CONTENT_BYTES)
 
 
 def read_limit(field: str, value: object) -> int | None:
@@ -208,7 +215,8 @@ def seconds(field: str, value: str | float, *, what: str) -> float:
     return number
 
 
-def new_message(item: object, now: datetime) -> NewMessage:
+def new_message(item: object, now: datetime,
+                max_bytes: int = MAX_CONTENT_BYTES) -> NewMessage:
     """One item of a save: a mapping with ``role``, ``content`` and optionally
     ``timestamp`` (``now`` when missing or None). Error fields are relative to the item
     (``role``; ``""`` for the item itself); the caller says which item it was."""
@@ -223,7 +231,7 @@ def new_message(item: object, now: datetime) -> NewMessage:
     except KeyError as exc:
         raise ValidationError(str(exc.args[0]), "is required") from None
     stamp = item.get("timestamp")
-    return NewMessage(role("role", raw_role), content("content", raw_content),
+    return NewMessage(role("role", raw_role), content("content", raw_content, max_bytes),
                       now if stamp is None else instant("timestamp", stamp))
 
 

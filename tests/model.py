@@ -49,7 +49,7 @@ def check_id(name: str, value: Any, optional: bool = False) -> Any:
 def check_content(name: str, value: Any) -> str:
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False)
-    if _bad_text(value) or len(value.encode("utf-8")) > 1024 * 1024:
+    if _bad_text(value) or len(value.encode("utf-8")) > 8 * 1024 * 1024:
         raise Expected(name)
     return str(value)
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 import memstore
 from memstore import Memory
+from tests.backends import Backend
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -190,3 +193,27 @@ def test_large_content_round_trips(mem: Memory) -> None:
     wm = mem.get_working_memory(scope="user", user_id="u")
     assert wm is not None and wm.content == big
 
+
+
+def test_max_content_bytes_is_set_at_connect(backend: Backend) -> None:
+    """8 MiB by default; connect(..., max_content_bytes=) lowers or raises it (up to what
+    a MySQL MEDIUMTEXT holds); the same rule on every backend."""
+    mem = backend.open(None)
+    try:
+        assert memstore.MAX_CONTENT_BYTES == 8 * 1024 * 1024
+        mem.save_message("c", "user", "x" * (memstore.MAX_CONTENT_BYTES - 3) + "é")
+        with pytest.raises(memstore.ValidationError, match="max_content_bytes") as info:
+            mem.save_message("c", "user", "x" * (memstore.MAX_CONTENT_BYTES + 1))
+        assert info.value.field == "content"
+        assert len(mem.get_messages("c")[0].content) == memstore.MAX_CONTENT_BYTES - 2
+    finally:
+        mem.close()
+    for bad in (0, -1, 16 * 1024 * 1024, True, "8"):
+        with pytest.raises(memstore.ValidationError) as info:
+            memstore.connect("memory://", max_content_bytes=bad)  # type: ignore[arg-type]
+        assert info.value.field == "max_content_bytes"
+    small = memstore.connect("memory://", max_content_bytes=10)
+    small.save_message("c", "user", "0123456789")
+    with pytest.raises(memstore.ValidationError) as info:
+        small.update_working_memory(scope="user", user_id="u", content="é" * 6)
+    assert info.value.field == "content"

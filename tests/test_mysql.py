@@ -830,3 +830,23 @@ def test_init_refuses_to_commit_the_callers_transaction(db: str) -> None:
         assert in_transaction(conn)
         conn.rollback()
     assert run(db, "SELECT COUNT(*) FROM mine") == [(0,)]
+
+
+def test_content_beyond_max_allowed_packet_is_refused_naming_the_field(mem_url: str) -> None:
+    """9 MiB of quotes take 18 MiB in a statement (PyMySQL escapes each), more than the
+    16 MiB max_allowed_packet: a ValidationError naming the field before anything is
+    sent (the server would drop the connection), and the same Memory works after."""
+    url_mem = memstore.connect(mem_url, max_content_bytes=16 * 1024 * 1024 - 1)
+    with url_mem:
+        quotes = "'" * (9 * 1024 * 1024)
+        with pytest.raises(memstore.ValidationError, match="max_allowed_packet") as info:
+            url_mem.save_messages("c", [{"role": "user", "content": "ok"},
+                                        {"role": "user", "content": quotes}])
+        assert info.value.field == "messages[1].content"
+        with pytest.raises(memstore.ValidationError) as info:
+            url_mem.update_working_memory(scope="chat", chat_id="c", content=quotes)
+        assert info.value.field == "content"
+        assert url_mem.get_messages("c") == []
+        plain = "a" * (9 * 1024 * 1024)  # fits: 9 MiB in the statement
+        url_mem.save_message("c", "user", plain)
+        assert url_mem.get_messages("c")[0].content == plain

@@ -317,6 +317,22 @@ class MysqlDialect(SqlDialect):
                 return i, size, column, limit
         return None
 
+    def check_packet(self, contents: Sequence[str], where: Callable[[int], str],
+                     server: _Server, fixed: int) -> None:
+        """Content that would not fit in one packet to the server (max_allowed_packet)
+        is refused before anything is sent, naming the field: the server would drop the
+        connection with a driver error instead. Checked exactly only for content that may
+        be that large (the cheap bound first)."""
+        budget = server.max_packet - 4096
+        for i, text in enumerate(contents):
+            if fixed + _escaped_size(text) > budget \
+                    and (size := fixed + _exact_escaped_size(text)) > budget:
+                raise ValidationError(
+                    where(i), f"takes {size} bytes in a statement, more than the server's "
+                    f"max_allowed_packet ({server.max_packet} bytes) carries: raise "
+                    "max_allowed_packet on the server, or lower connect(..., "
+                    "max_content_bytes=) (nothing was written)")
+
     def check_content(self, key: str, contents: Sequence[str],
                       where: Callable[[int], str]) -> Plan[None]:
         """Content larger than the actual column (a TS-created TEXT holds 65,535 bytes)
@@ -342,6 +358,9 @@ class MysqlDialect(SqlDialect):
         content: str, updated_at: datetime,
     ) -> Plan[None]:
         yield from self.check_content("working_memory", [content], lambda i: "content")
+        server = yield from self.server_settings()
+        self.check_packet([content], lambda i: "content", server,
+                          4 * (len(wm_id) + len(chat_id or "") + len(user_id or "")) + 300)
         yield from super().upsert_working_memory(wm_id, scope, chat_id, user_id, content,
                                                  updated_at)
 
@@ -358,6 +377,8 @@ class MysqlDialect(SqlDialect):
 
         yield from self.check_content("messages", [m.content for m in messages], where)
         server = yield from self.server_settings()
+        fixed = 8 * (len(chat_id) + len(user_id or "")) + 200  # escaped ids, role, time
+        self.check_packet([m.content for m in messages], where, server, fixed)
         encode = self.encode_time
         rows = []
         for m in messages:
@@ -372,7 +393,6 @@ class MysqlDialect(SqlDialect):
             stmts = [Stmt(one, row, "lastrowid") for row in rows]
             sizes = [1] * len(rows)
         else:
-            fixed = 8 * (len(chat_id) + len(user_id or "")) + 200  # escaped ids, role, time
             head, row, tail = ((self._returning_head, self._returning_row,
                                 self._returning_tail) if returning
                                else (self._insert_head, self._insert_row, ""))
@@ -470,7 +490,7 @@ class MysqlDialect(SqlDialect):
         if content is not None and (content.octets or 0) < validate.MAX_CONTENT_BYTES:
             out.append(Problem(
                 table, f"column {table}.content is {content.data_type.upper()} and holds "
-                f"{content.octets} bytes, less than the 1 MiB memstore accepts: run "
+                f"{content.octets} bytes, less than the 8 MiB memstore accepts: run "
                 "`memstore init URL` to widen it to MEDIUMTEXT",
                 modify=define["content"] if content.data_type in ("text", "tinytext") else None))
         return out
@@ -680,6 +700,14 @@ def _parse_schema(schema: Mapping[str, str]) -> tuple[
                     and words[0] not in ("PRIMARY", "INDEX", "UNIQUE", "KEY", ""):
                 columns[words[0]] = line.strip().rstrip(",")
     return definitions, indexes
+
+
+_ESCAPED = "\0\n\r\\'\"\x1a"  # what PyMySQL's escape_string doubles
+
+
+def _exact_escaped_size(text: str) -> int:
+    """The bytes ``text`` takes in a statement as PyMySQL quotes it."""
+    return len(text.encode("utf-8")) + sum(text.count(c) for c in _ESCAPED) + 2
 
 
 def _escaped_size(text: str) -> int:
