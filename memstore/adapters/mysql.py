@@ -70,7 +70,7 @@ from pymysql.constants import SERVER_STATUS
 
 from .. import sqlfiles, validate
 from ..errors import BackendError, ClosedError, MemstoreError, SchemaError, ValidationError
-from ..models import NewMessage
+from ..models import Message, NewMessage
 from ..plan import Plan, Stmt, Unit
 from .base import Dialect
 from .dbapi import DbapiRunner
@@ -352,6 +352,14 @@ class MysqlDialect(SqlDialect):
             "URL` to widen it to MEDIUMTEXT (nothing was written)")
 
     # -- writes that need more than the generic sequence ----------------------------
+
+    def pop_message(self, chat_id: str) -> Plan[Message | None]:
+        if not self.returning:
+            # Without DELETE ... RETURNING the message would have to be read and then
+            # deleted, which a unit of statements cannot do; MariaDB has it.
+            raise MemstoreError("pop_message needs DELETE ... RETURNING, which MariaDB "
+                                "10.5+ has and MySQL has not")
+        return (yield from super().pop_message(chat_id))
 
     def upsert_working_memory(
         self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,

@@ -208,9 +208,13 @@ WHERE chat_id = %(chat_id)s
 
 -- name: delete_newest_message
 -- pop_message, step 2: remove the newest message by (timestamp, id) and return it.
+-- Concurrent pops of a chat with a row already take turns on that row (step 1). For a
+-- chat a TS app wrote without one, SKIP LOCKED makes a second pop take the next message
+-- instead of waiting on the first one's row and then finding nothing (a FOR UPDATE
+-- subquery with LIMIT returns no row when its locked row was deleted meanwhile).
 DELETE FROM conversation_messages
 WHERE id = (SELECT id FROM conversation_messages WHERE chat_id = %(chat_id)s
-            ORDER BY timestamp DESC, id DESC LIMIT 1 FOR UPDATE)
+            ORDER BY timestamp DESC, id DESC LIMIT 1 FOR UPDATE SKIP LOCKED)
 RETURNING id, chat_id, user_id, role, content, timestamp;
 
 -- name: clear_chat_messages
