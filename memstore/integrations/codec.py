@@ -1,0 +1,96 @@
+"""One row format for every integration: AI SDK v5 UIMessage JSON.
+
+A TypeScript ``@ai-sdk-tools/agents`` app parses every row's content as a UIMessage and
+drops a chat's whole history when one row is plain text (``../shared/FRAMEWORKS.md`` §1).
+So an integration stores each framework object as::
+
+    {"id": "...", "role": "user" | "assistant" | "system",
+     "parts": [{"type": "text", "text": "<the visible text>"}],   # [] when TS must not see it
+     "metadata": {"memstore": {"framework": "openai-agents", "v": 1, "item": <the object>}}}
+
+Decoding a row gives back, by what the row holds:
+
+* a row an integration wrote: the exact original object (``Decoded.item``);
+* a UIMessage a TS app wrote: its role and the text of its text parts (``Decoded.text``),
+  and the UIMessage itself (``Decoded.ui``);
+* plain text (a row of the plain API or of another program): that text with the row's role.
+
+The framework's object must be JSON (dicts, lists, str, numbers, bool, None): each
+integration turns its objects into JSON with the framework's own serializer first.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import ValidationError
+from ..models import Role
+
+FORMAT_VERSION = 1
+KEY = "memstore"  # the metadata key that marks a row an integration wrote
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    kind: Literal["item", "ui", "text"]
+    role: str
+    text: str  # the visible text (text parts joined by "\n"; "" when there is none)
+    framework: str | None = None  # kind "item": who wrote it
+    item: Any = None  # kind "item": the framework's object, as it was given to encode()
+    ui: dict[str, Any] | None = None  # kinds "item" and "ui": the UIMessage
+
+
+def encode(framework: str, item: Any, *, role: Role, text: str | None,
+           message_id: str | None = None) -> str:
+    """The row content for ``item``: a UIMessage whose parts show ``text`` to a TS app
+    (no parts when ``text`` is None: tool calls, tool results, reasoning) and whose
+    metadata carries ``item`` exactly."""
+    ui: dict[str, Any] = {
+        "id": message_id or uuid.uuid4().hex,
+        "role": role,
+        "parts": [] if text is None else [{"type": "text", "text": text}],
+        "metadata": {KEY: {"framework": framework, "v": FORMAT_VERSION, "item": item}},
+    }
+    try:
+        return json.dumps(ui, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("item", f"is not JSON the row can hold: {exc}") from None
+
+
+def ui_message(role: Role, text: str, *, message_id: str | None = None) -> str:
+    """A plain text message as a UIMessage row, for plain-API users whose chats a TS
+    agents app reads: ``mem.save_message(chat, "user", ui_message("user", "Hi"))``."""
+    return json.dumps({"id": message_id or uuid.uuid4().hex, "role": role,
+                       "parts": [{"type": "text", "text": text}]}, ensure_ascii=False)
+
+
+def decode(role: str, content: str) -> Decoded:
+    """What a row holds (see the module docstring)."""
+    ui = _ui(content)
+    if ui is None:
+        return Decoded("text", role, content)
+    text = "\n".join(p["text"] for p in ui.get("parts") or []
+                     if isinstance(p, dict) and p.get("type") == "text"
+                     and isinstance(p.get("text"), str))
+    ui_role: str = ui["role"]  # one of the three roles, checked by _ui
+    mark = (ui.get("metadata") or {}).get(KEY) if isinstance(ui.get("metadata"), dict) else None
+    if isinstance(mark, dict) and "item" in mark and isinstance(mark.get("framework"), str):
+        return Decoded("item", ui_role, text, mark["framework"], mark["item"], ui)
+    return Decoded("ui", ui_role, text, ui=ui)
+
+
+def _ui(content: str) -> dict[str, Any] | None:
+    """The UIMessage in ``content``, or None when it is not one (plain text, other JSON)."""
+    if not content.startswith("{"):
+        return None
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("parts"), list) \
+            and value.get("role") in ("user", "assistant", "system"):
+        return value
+    return None
