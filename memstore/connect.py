@@ -22,7 +22,7 @@ from .adapters.inmemory import InMemoryDialect, NoAsyncRunner, NoRunner
 from .adapters.sqlite import SYNCHRONOUS_MODES, SqliteDialect, SqliteRunner
 from .adapters.threaded import ThreadedRunner
 from .errors import MemstoreError, ValidationError
-from .store import AsyncMemory, Clock, Memory
+from .store import RETRIES, AsyncMemory, Clock, Memory
 
 DEFAULT_URL = "sqlite:///memstore.db"
 
@@ -53,6 +53,7 @@ CONNECTION_PACKAGES: dict[str, str] = {
 def connect(
     target: str | Any | None = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
+    retries: int = RETRIES,
 ) -> Memory:
     """Open memstore on a URL or an existing connection.
 
@@ -62,11 +63,14 @@ def connect(
     ``tables`` renames the tables (keys ``working_memory``, ``messages``, ``chats``).
     ``clock`` replaces the current-time source (tests); it must return aware datetimes.
     ``max_content_bytes`` is the largest content accepted, in UTF-8 bytes (default 8 MiB,
-    at most 16 MiB - 1, what a MySQL MEDIUMTEXT holds).
+    at most 16 MiB - 1, what a MySQL MEDIUMTEXT holds). ``retries``: how often a call in
+    memstore's own transaction that lost a conflict with another transaction (deadlock,
+    Galera certification, serialization failure) runs again (default 3; 0 never).
     """
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
-        "max_content_bytes", max_content_bytes)}
+        "max_content_bytes", max_content_bytes),
+        "retries": v.bounded_int("retries", retries, 0, 100)}
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)
@@ -89,6 +93,7 @@ def connect(
 async def connect_async(
     target: str | Any | None = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
+    retries: int = RETRIES,
 ) -> AsyncMemory:
     """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``.
 
@@ -100,7 +105,8 @@ async def connect_async(
     """
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
-        "max_content_bytes", max_content_bytes)}
+        "max_content_bytes", max_content_bytes),
+        "retries": v.bounded_int("retries", retries, 0, 100)}
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)

@@ -60,3 +60,29 @@ class ClosedError(MemstoreError):
 
     def __init__(self, kind: str = "Memory") -> None:
         super().__init__(f"this {kind} is closed; open a new one with memstore.connect()")
+
+
+class ConflictError(BackendError):
+    """The database rolled the transaction back because of a conflict with another one:
+    a deadlock, a Galera certification failure (MySQL/MariaDB 1213), a lock wait timeout
+    (1205), a PostgreSQL serialization failure or deadlock (40001, 40P01). Inside your own
+    transaction memstore raises it at once (the whole transaction is gone; retry it
+    yourself); a call in memstore's own transaction is retried first (see
+    RetriesExhaustedError)."""
+
+    # True when the transaction that failed was memstore's own (not joined to the
+    # caller's): the call changed nothing and may run again. Set by the runner.
+    own_transaction: bool = False
+
+
+class RetriesExhaustedError(ConflictError):
+    """A call in memstore's own transaction kept conflicting with other transactions
+    through every retry (``connect(..., retries=)``). Nothing of it was written. Under
+    this much contention, send one chat's writes to one node, or retry later."""
+
+
+class NodeNotReadyError(BackendError):
+    """The server cannot take this call now: a Galera node cut off from its cluster
+    (1047 WSREP has not yet prepared node for application use), a PostgreSQL standby or
+    read-only transaction (25006), a server starting up or shutting down (57P03). Nothing
+    was written; send the call to another node (a load balancer should fail over)."""

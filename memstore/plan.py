@@ -15,9 +15,16 @@ which statements surround a unit, from what the unit is and what state the conne
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
+import time
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
+
+from .errors import ConflictError, RetriesExhaustedError
+
+log = logging.getLogger("memstore")
 
 T = TypeVar("T")
 
@@ -57,17 +64,69 @@ def done(value: T) -> Plan[T]:
     yield  # pragma: no cover - makes this a generator
 
 
-def run(plan: Plan[T], execute: Callable[[Unit], list[Any]]) -> T:
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """How a unit that conflicted with another transaction is run again (only a unit in
+    memstore's own transaction: it was rolled back whole, so running it again is safe).
+    ``attempts`` runs at most; pauses grow from ``first`` to ``longest`` seconds, jittered
+    so that the conflicting callers do not meet again."""
+
+    attempts: int = 4
+    first: float = 0.005
+    longest: float = 0.2
+
+    def pauses(self) -> list[float]:
+        pause, out = self.first, []
+        for _ in range(self.attempts - 1):
+            out.append(random.uniform(pause / 2, pause))
+            pause = min(pause * 2, self.longest)
+        return out
+
+
+NO_RETRY = Retry(attempts=1)
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ConflictError) and exc.own_transaction
+
+
+def _exhausted(exc: ConflictError, attempts: int) -> RetriesExhaustedError:
+    err = RetriesExhaustedError(
+        f"{exc} (still conflicting after {attempts} attempts in memstore's own "
+        "transaction; nothing was written)")
+    err.own_transaction = True
+    return err
+
+
+def run(plan: Plan[T], execute: Callable[[Unit], list[Any]], retry: Retry = NO_RETRY) -> T:
     """Drive ``plan`` with a blocking ``execute``."""
     try:
         unit = next(plan)
         while True:
-            unit = plan.send(execute(unit))
+            unit = plan.send(_attempt(unit, execute, retry))
     except StopIteration as finished:
         return finished.value  # type: ignore[no-any-return]
 
 
-async def arun(plan: Plan[T], execute: Callable[[Unit], Awaitable[list[Any]]]) -> T:
+def _attempt(unit: Unit, execute: Callable[[Unit], list[Any]], retry: Retry) -> list[Any]:
+    for pause in retry.pauses():
+        try:
+            return execute(unit)
+        except ConflictError as exc:
+            if not _retryable(exc):
+                raise
+            log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, exc)
+            time.sleep(pause)
+    try:
+        return execute(unit)
+    except ConflictError as exc:
+        if retry.attempts > 1 and _retryable(exc):
+            raise _exhausted(exc, retry.attempts) from exc
+        raise
+
+
+async def arun(plan: Plan[T], execute: Callable[[Unit], Awaitable[list[Any]]],
+               retry: Retry = NO_RETRY) -> T:
     """Drive ``plan`` with an awaitable ``execute``.
 
     A unit that was started runs to its end even if the calling task is cancelled: a
@@ -77,9 +136,27 @@ async def arun(plan: Plan[T], execute: Callable[[Unit], Awaitable[list[Any]]]) -
     try:
         unit = next(plan)
         while True:
-            unit = plan.send(await _uncancellable(execute(unit)))
+            unit = plan.send(await _aattempt(unit, execute, retry))
     except StopIteration as finished:
         return finished.value  # type: ignore[no-any-return]
+
+
+async def _aattempt(unit: Unit, execute: Callable[[Unit], Awaitable[list[Any]]],
+                    retry: Retry) -> list[Any]:
+    for pause in retry.pauses():
+        try:
+            return await _uncancellable(execute(unit))
+        except ConflictError as exc:
+            if not _retryable(exc):
+                raise
+            log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, exc)
+            await asyncio.sleep(pause)  # a cancel here leaves nothing half-written
+    try:
+        return await _uncancellable(execute(unit))
+    except ConflictError as exc:
+        if retry.attempts > 1 and _retryable(exc):
+            raise _exhausted(exc, retry.attempts) from exc
+        raise
 
 
 async def _uncancellable(step: Awaitable[list[Any]]) -> list[Any]:

@@ -29,10 +29,12 @@ from .models import (
     WorkingMemory,
     message_from_row,
 )
-from .plan import Plan, arun, done, run
+from .plan import Plan, Retry, arun, done, run
 
 T = TypeVar("T")
 _MS = timedelta(milliseconds=1)
+# How often a call in memstore's own transaction that lost a conflict runs again.
+RETRIES = 3
 
 Clock = Callable[[], datetime]
 
@@ -86,8 +88,11 @@ class Operations:
     ``AsyncMemory``, which only drive the plans."""
 
     def __init__(self, dialect: Dialect, *, clock: Clock | None = None,
-                 max_content_bytes: int = v.MAX_CONTENT_BYTES) -> None:
+                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
+                 ) -> None:
         self._dialect = dialect
+        # A unit in memstore's own transaction that lost a conflict runs again (plan.Retry)
+        self._retry = Retry(attempts=v.bounded_int("retries", retries, 0, 100) + 1)
         self._clock = clock or v.now_utc
         self._max_bytes = v.content_limit("max_content_bytes", max_content_bytes)
         self._closed = False
@@ -286,8 +291,10 @@ class Memory(Operations):
     :func:`memstore.connect`. One ``Memory`` may be shared by threads."""
 
     def __init__(self, dialect: Dialect, runner: Runner, *, clock: Clock | None = None,
-                 max_content_bytes: int = v.MAX_CONTENT_BYTES) -> None:
-        super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes)
+                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
+                 ) -> None:
+        super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
+                         retries=retries)
         self._runner = runner
 
     @property
@@ -297,7 +304,7 @@ class Memory(Operations):
 
     def _run(self, plan: Plan[T]) -> T:
         self._check_open()
-        return run(plan, self._runner.execute)
+        return run(plan, self._runner.execute, self._retry)
 
     # -- schema ------------------------------------------------------------------
 
@@ -456,8 +463,9 @@ class AsyncMemory(Operations):
 
     def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
                  clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-                 ) -> None:
-        super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes)
+                 retries: int = RETRIES) -> None:
+        super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
+                         retries=retries)
         self._runner = runner
 
     @property
@@ -467,7 +475,7 @@ class AsyncMemory(Operations):
 
     async def _run(self, plan: Plan[T]) -> T:
         self._check_open()
-        return await arun(plan, self._runner.execute)
+        return await arun(plan, self._runner.execute, self._retry)
 
     # -- schema ------------------------------------------------------------------
 

@@ -850,3 +850,17 @@ def test_content_beyond_max_allowed_packet_is_refused_naming_the_field(mem_url: 
         plain = "a" * (9 * 1024 * 1024)  # fits: 9 MiB in the statement
         url_mem.save_message("c", "user", plain)
         assert url_mem.get_messages("c")[0].content == plain
+
+
+@pytest.mark.parametrize(("code", "kind"), [
+    (1213, memstore.ConflictError), (1205, memstore.ConflictError),
+    (1047, memstore.NodeNotReadyError)])
+def test_conflicts_and_unready_nodes_get_their_own_error_classes(
+        code: int, kind: type[memstore.BackendError]) -> None:
+    """How the driver's codes map (a Galera certification failure is 1213, a node cut off
+    from its cluster answers 1047); the retry itself is proven on PostgreSQL, where a
+    conflict can be forced on purpose (tests/test_postgres.py)."""
+    from memstore.adapters.mysql import map_error
+
+    err = map_error(pymysql.err.OperationalError(code, "message from the server"))
+    assert type(err) is kind and "message from the server" in str(err)

@@ -929,3 +929,77 @@ def test_a_closed_async_memory_stays_closed(ready: Scratch) -> None:
         await mem.aclose()  # twice is fine
 
     asyncio.run(main())
+
+
+# -- conflicts: retried in memstore's own transaction, never in the caller's -----------------
+
+FAIL_ONCE = """
+CREATE SEQUENCE conflicts;
+CREATE FUNCTION conflict() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- nextval is not rolled back with the transaction: it counts the attempts
+  IF nextval('conflicts') <= {failures} THEN
+    RAISE EXCEPTION 'forced conflict' USING ERRCODE = '40001';
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER conflict AFTER INSERT ON conversation_messages
+  FOR EACH STATEMENT EXECUTE FUNCTION conflict();
+"""
+
+
+def attempts(ready: Scratch) -> int:
+    return int(ready.rows("SELECT last_value FROM conflicts")[0][0])
+
+
+def test_a_serialization_failure_is_retried_in_memstores_own_transaction(
+        ready: Scratch) -> None:
+    ready.rows(FAIL_ONCE.format(failures=1))
+    with memstore.connect(ready.url()) as mem:
+        saved = mem.save_messages("c", [{"role": "user", "content": "a"},
+                                        {"role": "user", "content": "b"}])
+        assert [m.content for m in mem.get_messages("c")] == ["a", "b"]
+        assert [m.id for m in saved] == [m.id for m in mem.get_messages("c")]
+        assert mem.get_chat("c").message_count == 2  # type: ignore[union-attr]
+    assert attempts(ready) == 2  # failed once, then committed
+
+
+def test_a_serialization_failure_inside_the_callers_transaction_is_not_retried(
+        ready: Scratch) -> None:
+    ready.rows(FAIL_ONCE.format(failures=1))
+    with psycopg.connect(ready.url()) as conn, memstore.connect(conn) as mem:
+        with pytest.raises(memstore.ConflictError) as info, conn.transaction():
+            mem.save_message("c", "user", "a")
+        assert not isinstance(info.value, memstore.RetriesExhaustedError)
+        assert attempts(ready) == 1  # the caller decides; memstore did not run it again
+        mem.save_message("c", "user", "again")  # the caller's retry, its own transaction
+        assert [m.content for m in mem.get_messages("c")] == ["again"]
+
+
+def test_retries_exhausted_raise_their_own_error_sync_and_async(ready: Scratch) -> None:
+    ready.rows(FAIL_ONCE.format(failures=1000))
+    with memstore.connect(ready.url(), retries=2) as mem:
+        with pytest.raises(memstore.RetriesExhaustedError, match="3 attempts"):
+            mem.save_message("c", "user", "a")
+        assert mem.get_messages("c") == []
+    assert attempts(ready) == 3
+
+    async def main() -> None:
+        async with await memstore.connect_async(ready.url()) as amem:
+            with pytest.raises(memstore.RetriesExhaustedError, match="4 attempts"):
+                await amem.save_message("c", "user", "a")
+            assert await amem.get_messages("c") == []
+
+    asyncio.run(main())
+    assert attempts(ready) == 3 + 4
+    with memstore.connect(ready.url(), retries=0) as mem:
+        with pytest.raises(memstore.ConflictError) as info:
+            mem.save_message("c", "user", "a")
+        assert not isinstance(info.value, memstore.RetriesExhaustedError)
+    assert attempts(ready) == 3 + 4 + 1
+
+
+def test_a_read_only_server_is_node_not_ready(ready: Scratch) -> None:
+    with memstore.connect(ready.url("-c default_transaction_read_only=on")) as mem, \
+            pytest.raises(memstore.NodeNotReadyError):
+        mem.save_message("c", "user", "a")

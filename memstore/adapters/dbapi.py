@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from ..errors import MemstoreError
+from ..errors import ConflictError, MemstoreError
 from ..plan import Bracket, Kind, Stmt, Unit, bracket
 from .sqlbase import SqlDialect
 
@@ -88,6 +88,7 @@ class DbapiRunner:
     def transaction(self, kind: Kind) -> Iterator[tuple[Any, Any]]:
         """A connection and cursor inside the bracket the transaction rule gives ``kind``;
         driver errors become memstore errors."""
+        shape: Bracket | None = None
         try:
             with self.connection() as conn:
                 in_transaction, autocommit = self.state(conn)
@@ -110,7 +111,7 @@ class DbapiRunner:
                 finally:
                     _close_quietly(cur)
         except self.errors as exc:
-            raise self.map_error(exc) from exc
+            raise own_transaction(self.map_error(exc), shape) from exc
 
     def reading(self) -> AbstractContextManager[tuple[Any, Any]]:
         """A connection and cursor for a read (tools and tests that look at the tables)."""
@@ -130,6 +131,14 @@ class DbapiRunner:
 
     def still_open(self, conn: Any) -> bool:
         return True
+
+
+def own_transaction(err: MemstoreError, shape: Bracket | None) -> MemstoreError:
+    """Marks a conflict that rolled back memstore's own transaction (not the caller's,
+    joined under a savepoint): plan.run may run that unit again."""
+    if isinstance(err, ConflictError):
+        err.own_transaction = shape is not None and not shape.savepoint
+    return err
 
 
 def _close_quietly(cur: Any) -> None:

@@ -69,7 +69,15 @@ import pymysql
 from pymysql.constants import SERVER_STATUS
 
 from .. import sqlfiles, validate
-from ..errors import BackendError, ClosedError, MemstoreError, SchemaError, ValidationError
+from ..errors import (
+    BackendError,
+    ClosedError,
+    ConflictError,
+    MemstoreError,
+    NodeNotReadyError,
+    SchemaError,
+    ValidationError,
+)
 from ..models import Message, NewMessage
 from ..plan import Plan, Stmt, Unit
 from .base import Dialect
@@ -158,8 +166,16 @@ def map_error(exc: Exception) -> MemstoreError:
         return SchemaError(f"{text}: the column's character set cannot hold this text; "
                            "memstore needs utf8mb4 tables (`memstore doctor URL` shows "
                            "the ALTER TABLE ... CONVERT TO CHARACTER SET utf8mb4 to run)")
-    # deadlocks (1213), lock-wait timeouts (1205), lost connections (2006, 2013), ...
-    return BackendError(f"{type(exc).__name__} {code}: {text}", dialect=DIALECT)
+    message = f"{type(exc).__name__} {code}: {text}"
+    if code in (1213, 1205):
+        # A deadlock or a Galera certification failure (1213) rolled the transaction
+        # back; a lock wait timeout (1205) the statement, and memstore then the rest of
+        # its own transaction. Either way nothing of memstore's unit stayed.
+        return ConflictError(message, dialect=DIALECT)
+    if code == 1047:  # WSREP has not yet prepared node for application use
+        return NodeNotReadyError(message, dialect=DIALECT)
+    # lost connections (2006, 2013), ...
+    return BackendError(message, dialect=DIALECT)
 
 
 # -- the tables' actual shape -------------------------------------------------------

@@ -49,10 +49,17 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import Format, TransactionStatus
 from psycopg.rows import tuple_row
 
-from ..errors import BackendError, MemstoreError, SchemaError, ValidationError
+from ..errors import (
+    BackendError,
+    ConflictError,
+    MemstoreError,
+    NodeNotReadyError,
+    SchemaError,
+    ValidationError,
+)
 from ..models import NewMessage
 from ..plan import Bracket, Kind, Plan, Stmt, Unit, bracket, done
-from .dbapi import DbapiRunner, savepoint_name, tx_statement
+from .dbapi import DbapiRunner, own_transaction, savepoint_name, tx_statement
 from .sqlbase import Inserts, Row, SqlDialect
 
 CONNECT_TIMEOUT = 10  # seconds; a URL's own connect_timeout wins
@@ -77,7 +84,19 @@ def map_error(exc: psycopg.Error) -> MemstoreError:
         return SchemaError.missing_table(m.group(1) if m else text, DIALECT)
     if isinstance(exc, pg_errors.UndefinedColumn):
         return SchemaError.missing_column(text)
-    return BackendError(f"{type(exc).__name__}: {str(exc).strip()}", dialect=DIALECT)
+    message = f"{type(exc).__name__}: {str(exc).strip()}"
+    if exc.sqlstate in CONFLICTS:
+        return ConflictError(message, dialect=DIALECT)
+    if exc.sqlstate in NOT_READY:
+        return NodeNotReadyError(message, dialect=DIALECT)
+    return BackendError(message, dialect=DIALECT)
+
+
+# A transaction rolled back by a conflict with another: serialization_failure,
+# deadlock_detected. A server that cannot take the call: read_only_sql_transaction (a
+# standby, default_transaction_read_only), cannot_connect_now (starting, shutting down).
+CONFLICTS = frozenset({"40001", "40P01"})
+NOT_READY = frozenset({"25006", "57P03"})
 
 
 # -- the dialect --------------------------------------------------------------------------
@@ -641,6 +660,7 @@ class AsyncPostgresRunner:
     async def transaction(self, kind: Kind) -> AsyncIterator[tuple[AsyncConnection, Any]]:
         """A connection and cursor inside the bracket the transaction rule gives ``kind``;
         driver errors become memstore errors."""
+        shape: Bracket | None = None
         try:
             async with self.source.borrow() as conn, \
                     _async_autocommit_for_the_call(conn, self.source.exclusive):
@@ -667,7 +687,7 @@ class AsyncPostgresRunner:
                     with contextlib.suppress(Exception):  # a cursor of a lost connection
                         await cur.close()
         except psycopg.Error as exc:
-            raise map_error(exc) from exc
+            raise own_transaction(map_error(exc), shape) from exc
 
     def reading(self) -> Any:
         """``async with runner.reading() as (conn, cur)``: for tools and tests."""

@@ -1,14 +1,18 @@
-"""Turso / libSQL: two drivers, the SQLite dialect's SQL (sql/sqlite) and time encoding.
+"""Turso / libSQL through ``libsql-client``, with the SQLite dialect's SQL (sql/sqlite) and
+time encoding. (The ``libsql`` DB-API driver is in memstore/adapters/libsql.py;
+``from_connection`` here hands its connections over.)
 
-- ``libsql-client`` (URLs ``libsql://``, ``https://``, ``wss://``, ``http://``, ``ws://``,
-  ``file:``; or a ``ClientSync``/``Client`` you pass in): a client, not a DB-API
-  connection. It has no session transaction a caller could hold open, so there is nothing to
-  join: every memstore write is one ``batch``, which the client runs as its own transaction
-  (BEGIN ... COMMIT, ROLLBACK on the first failing step) in one round trip. Reads are one
-  ``execute`` each.
-- ``libsql`` (the DB-API-style driver with embedded replicas; a ``libsql.Connection`` you
-  pass in): it behaves like ``sqlite3`` (``in_transaction``, savepoints), so it goes through
-  the SQLite adapter and follows the same transaction rule, joining a caller's transaction.
+URLs ``libsql://``, ``https://``, ``wss://``, ``http://``, ``ws://``, ``file:``; or a
+``ClientSync``/``Client`` you pass in. It is a client, not a DB-API connection: it has no
+session transaction a caller could hold open, so there is nothing to join, and a unit maps
+to the client directly: a read of one statement is one ``execute``, any other unit one
+``batch``, which the client runs as its own transaction (BEGIN ... COMMIT, ROLLBACK on
+the first failing step) in one round trip.
+
+- ``Memory``: memstore's own client (from a URL) is an async ``Client`` on an event loop
+  of memstore's own thread, so every request gets a deadline (URL ``?timeout=``); a
+  caller's ``ClientSync`` is called directly, a caller's ``Client`` on its own loop.
+- ``AsyncMemory``: the async ``Client`` awaited directly on the caller's loop, no thread.
 
 The auth token (``?authToken=`` or ``$TURSO_AUTH_TOKEN``) is handed to the client only; it
 is kept out of reprs, and scrubbed from any error message memstore builds.
@@ -18,22 +22,32 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import logging
 import math
 import os
 import random
-import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from typing import Any, TypeVar
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BackendError, MemstoreError, ValidationError
-from ..models import NewMessage
-from .sqlbase import Cursor, Row, SqlAdapter
-from .sqlite import SqliteAdapter, SqliteFormat, map_error
+from ..plan import Stmt, Unit
+from . import libsql as libsql_driver
+from .libsql import LibsqlDialect, LibsqlRunner, numbered
+from .sqlbase import SqlDialect
+from .sqlite import SqliteFormat, map_error
+from .threaded import ThreadedRunner
+
+__all__ = ["AsyncClientRunner", "ClientRunner", "LibsqlDialect", "LibsqlRunner",
+           "TursoDialect", "async_from_connection", "async_from_url", "from_connection",
+           "from_url", "numbered"]
+
+log = logging.getLogger("memstore")
 
 TOKEN_ENV = "TURSO_AUTH_TOKEN"
 # How long a call waits for another connection's lock (see _busy_wait), as long as
@@ -46,71 +60,150 @@ REQUEST_TIMEOUT = 30.0  # seconds
 T = TypeVar("T")
 
 
-def from_url(url: str, tables: Mapping[str, str]) -> TursoAdapter:
-    """Open a libsql-client on ``url`` and check that it answers (one ``SELECT 1``)."""
+class TursoDialect(SqliteFormat):
+    dialect = "turso"
+
+
+# -- the module contract (memstore/connect.py) ---------------------------------------------
+
+
+def from_url(url: str, tables: Mapping[str, str]) -> tuple[TursoDialect, ClientRunner]:
+    """Open a libsql-client on ``url``, on an event loop of memstore's own thread, and
+    check that it answers (one ``SELECT 1``)."""
     import libsql_client
 
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if parts.username or parts.password or parts.fragment:
-        raise ValidationError("url", "a libSQL URL has no user, password or #fragment; "
-                              "pass the token as ?authToken= or $TURSO_AUTH_TOKEN")
-    token, query, timeout = None, [], REQUEST_TIMEOUT
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "authToken":
-            token = value or None
-        elif key == "tls" and value in ("0", "1"):
-            query.append(f"tls={value}")
-        elif key == "timeout":
-            timeout = _seconds(value)
-        else:  # the key only: a value could be a secret in the wrong place
-            raise ValidationError("url", f"unknown libSQL URL option {key!r}; "
-                                  "use authToken, timeout=SECONDS, or tls=0|1")
-    if scheme == "file":
-        token = None  # a local file has no auth
-    elif token is None:
-        token = os.environ.get(TOKEN_ENV) or None
-    # Not urlunsplit: it would turn the relative "file:agent.db" into "file:///agent.db".
-    where = url.split("?", 1)[0]
-    bare = f"{where}?{'&'.join(query)}" if query else where
-    errors = _client_errors()
-    client = _OnLoop(None, loop=_LoopThread(), timeout=timeout)
+    target = _Target.parse(url)
+    dialect = TursoDialect(tables)
+    client = _OnLoop(None, loop=_LoopThread(), timeout=target.timeout)
 
     async def create() -> Any:  # on the loop: the client's session belongs to it
-        return libsql_client.create_client(bare, auth_token=token)
+        return libsql_client.create_client(target.bare, auth_token=target.token)
 
     try:
         client.client = client.run(create)
     except BaseException as exc:
         client.close()
-        if isinstance(exc, libsql_client.LibsqlError) and exc.code.startswith("URL_"):
-            raise ValidationError("url", _scrub(exc.explanation, token)) from None
-        if isinstance(exc, errors):
-            raise _mapped(exc, token) from exc
-        raise
-    adapter = TursoAdapter(client, tables=tables, owned=True, where=where, secret=token)
+        err, cause = _open_error(exc, target.token)
+        if err is exc:
+            raise
+        raise err from cause
+    runner = ClientRunner(dialect, client, where=target.where, secret=target.token,
+                          owned=True)
     try:
-        adapter.fetch("ping", {})
+        runner.execute(_ping(dialect))
+    except BackendError as exc:
+        runner.close()  # no client thread or socket outlives a failed connect
+        raise _connect_error(exc) from exc.__cause__
     except BaseException:
-        adapter.close()  # no client thread or socket outlives a failed connect
+        runner.close()
         raise
-    return adapter
+    return dialect, runner
 
 
-def from_connection(conn: Any, tables: Mapping[str, str]) -> SqlAdapter:
+def from_connection(conn: Any, tables: Mapping[str, str]) -> tuple[SqlDialect, Any]:
     """A ``libsql_client.ClientSync`` or ``Client``, or a ``libsql.Connection``; memstore
     never closes it."""
     libsql = sys.modules.get("libsql")
     if libsql is not None and isinstance(conn, libsql.Connection):
-        return LibsqlAdapter(conn, tables=tables)
+        return libsql_driver.from_connection(conn, tables)
     import libsql_client
 
+    dialect = TursoDialect(tables)
     if isinstance(conn, libsql_client.ClientSync):
-        return TursoAdapter(conn, tables=tables, owned=False, where="a ClientSync")
+        return dialect, ClientRunner(dialect, conn, where="a ClientSync")
     if isinstance(conn, libsql_client.Client):
-        return TursoAdapter(_OnLoop(conn), tables=tables, owned=False, where="a Client")
+        return dialect, ClientRunner(dialect, _OnLoop(conn), where="a Client")
     raise ValidationError("target", "expected a libsql_client ClientSync or Client, or a "
                           f"libsql Connection; got {type(conn).__qualname__}")
+
+
+async def async_from_url(url: str,
+                         tables: Mapping[str, str]) -> tuple[TursoDialect, AsyncClientRunner]:
+    """Open an async libsql-client on ``url`` on the running event loop (its aiohttp
+    session belongs to that loop) and check that it answers."""
+    import libsql_client
+
+    target = _Target.parse(url)
+    dialect = TursoDialect(tables)
+    try:
+        client = libsql_client.create_client(target.bare, auth_token=target.token)
+    except BaseException as exc:
+        err, cause = _open_error(exc, target.token)
+        if err is exc:
+            raise
+        raise err from cause
+    runner = AsyncClientRunner(dialect, client, where=target.where, secret=target.token,
+                               owned=True, timeout=target.timeout,
+                               loop=None if target.scheme == "file" else
+                               asyncio.get_running_loop())
+    try:
+        await runner.execute(_ping(dialect))
+    except BackendError as exc:
+        await runner.aclose()
+        raise _connect_error(exc) from exc.__cause__
+    except BaseException:
+        await runner.aclose()
+        raise
+    return dialect, runner
+
+
+async def async_from_connection(conn: Any, tables: Mapping[str, str]) -> tuple[SqlDialect, Any]:
+    """A caller's async ``Client`` (awaited on the running loop, which must be the one it
+    was created on), a ``ClientSync`` (on a thread of the AsyncMemory's own), or a
+    ``libsql.Connection``; memstore never closes it."""
+    libsql = sys.modules.get("libsql")
+    if libsql is not None and isinstance(conn, libsql.Connection):
+        return await libsql_driver.async_from_connection(conn, tables)
+    import libsql_client
+
+    dialect = TursoDialect(tables)
+    if isinstance(conn, libsql_client.ClientSync):
+        sync = ClientRunner(dialect, conn, where="a ClientSync")
+        return dialect, ThreadedRunner(sync, name="memstore-libsql-client")
+    if isinstance(conn, libsql_client.Client):
+        return dialect, AsyncClientRunner(dialect, conn, where="a Client",
+                                          loop=None if _is_local(conn) else
+                                          asyncio.get_running_loop())
+    raise ValidationError("target", "expected a libsql_client Client or ClientSync, or a "
+                          f"libsql Connection; got {type(conn).__qualname__}")
+
+
+# -- URLs ------------------------------------------------------------------------------
+
+
+class _Target(NamedTuple):
+    scheme: str
+    bare: str  # the URL for libsql-client: tls= only, never the token
+    where: str  # for repr: never the query string, which may hold the token
+    token: str | None
+    timeout: float
+
+    @classmethod
+    def parse(cls, url: str) -> _Target:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if parts.username or parts.password or parts.fragment:
+            raise ValidationError("url", "a libSQL URL has no user, password or #fragment; "
+                                  "pass the token as ?authToken= or $TURSO_AUTH_TOKEN")
+        token, query, timeout = None, [], REQUEST_TIMEOUT
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key == "authToken":
+                token = value or None
+            elif key == "tls" and value in ("0", "1"):
+                query.append(f"tls={value}")
+            elif key == "timeout":
+                timeout = _seconds(value)
+            else:  # the key only: a value could be a secret in the wrong place
+                raise ValidationError("url", f"unknown libSQL URL option {key!r}; "
+                                      "use authToken, timeout=SECONDS, or tls=0|1")
+        if scheme == "file":
+            token = None  # a local file has no auth
+        elif token is None:
+            token = os.environ.get(TOKEN_ENV) or None
+        # Not urlunsplit: it would turn the relative "file:agent.db" into "file:///agent.db".
+        where = url.split("?", 1)[0]
+        bare = f"{where}?{'&'.join(query)}" if query else where
+        return cls(scheme, bare, where, token, timeout)
 
 
 def _seconds(value: str) -> float:
@@ -121,6 +214,20 @@ def _seconds(value: str) -> float:
     if not 0 < seconds < math.inf:
         raise ValidationError("url", f"timeout must be a positive number of seconds; got {value!r}")
     return seconds
+
+
+def _ping(dialect: SqlDialect) -> Unit:
+    return Unit("read", (Stmt(dialect.sql["ping"], {}, "rows"),))
+
+
+def _is_local(client: Any) -> bool:
+    """libsql-client's ``file:`` executor: plain sqlite3 calls, bound to no event loop."""
+    from libsql_client.sqlite3_utils import Sqlite3Client
+
+    return isinstance(client, Sqlite3Client)
+
+
+# -- errors ----------------------------------------------------------------------------
 
 
 def _client_errors() -> tuple[type[Exception], ...]:
@@ -135,11 +242,98 @@ def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "<auth token>") if secret else text
 
 
-def _mapped(exc: Exception, secret: str | None, dialect: str = "turso") -> MemstoreError:
-    err = map_error(exc, dialect)
-    if secret and secret in str(err):
-        return BackendError(_scrub(str(err), secret))
+def _scrubbed(err: MemstoreError, secret: str | None) -> MemstoreError:
+    """``err`` without the token in its message, of the same class (and dialect)."""
+    text = str(err)
+    if not secret or secret not in text:
+        return err
+    if isinstance(err, BackendError):
+        prefix = f"{err.dialect}: " if err.dialect else ""
+        return BackendError(_scrub(text.removeprefix(prefix), secret), dialect=err.dialect)
+    if isinstance(err, ValidationError):
+        return ValidationError(err.field, _scrub(err.reason, secret))
+    return type(err)(_scrub(text, secret))
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+_AUTH_HINT = ("the server refused the auth token, or got none: pass it as ?authToken= in "
+              "the URL or set $TURSO_AUTH_TOKEN")
+_WS_CLOSED_HINT = ("the server closed the WebSocket: most often the auth token is missing or "
+                   "wrong (pass it as ?authToken= in the URL or set $TURSO_AUTH_TOKEN)")
+_TLS_HINT = ("the server does not speak TLS (a local sqld?): use libsql://HOST:PORT?tls=0, "
+             "ws:// or http://")
+
+
+def _hint(exc: BaseException) -> str:
+    """What to do about a failed call, when the error says it."""
+    import aiohttp
+
+    for e in _chain(exc):
+        code = str(getattr(e, "code", ""))
+        text = str(e)
+        if code.startswith("AUTH_") or "HTTP status 401" in text or \
+                getattr(e, "status", None) == 401:
+            return _AUTH_HINT
+        if "WRONG_VERSION_NUMBER" in text or isinstance(e, aiohttp.ClientSSLError):
+            return _TLS_HINT
+    return ""
+
+
+def _connect_error(err: BackendError) -> BackendError:
+    """The error of the first call on a new client. sqld answers a WebSocket hello with a
+    bad or missing token by closing the socket, which libsql-client may report as the
+    socket closing (not as the server's AUTH_ error) when its request was on the way."""
+    import aiohttp
+
+    reset = getattr(aiohttp, "ClientConnectionResetError", ())
+    if err.__cause__ is None or _hint(err.__cause__):  # hinted already, or no cause
+        return err
+    if any(isinstance(e, reset) or str(getattr(e, "code", "")) == "HRANA_WEBSOCKET_ERROR"
+           for e in _chain(err.__cause__)):
+        prefix = f"{err.dialect}: " if err.dialect else ""
+        return BackendError(f"{str(err).removeprefix(prefix)} ({_WS_CLOSED_HINT})",
+                            dialect=err.dialect)
     return err
+
+
+def _mapped(exc: Exception, secret: str | None, dialect: str = "turso") -> MemstoreError:
+    """The memstore error for a client error: its class kept (a missing table stays a
+    SchemaError), a hint added where the cause is known, the token scrubbed."""
+    err = map_error(exc, dialect)
+    if isinstance(err, BackendError) and (hint := _hint(exc)):
+        prefix = f"{err.dialect}: " if err.dialect else ""
+        err = BackendError(f"{str(err).removeprefix(prefix)} ({hint})", dialect=err.dialect)
+    return _scrubbed(err, secret)
+
+
+def _cause(exc: BaseException, secret: str | None) -> BaseException | None:
+    """The driver error to chain, unless it shows the token."""
+    return None if secret and any(secret in str(e) for e in _chain(exc)) else exc
+
+
+def _open_error(exc: BaseException,
+                secret: str | None) -> tuple[BaseException, BaseException | None]:
+    """The error for a client that could not be created, and its cause; ``exc`` itself
+    when it is not the client's."""
+    import libsql_client
+
+    if isinstance(exc, libsql_client.LibsqlError) and exc.code.startswith("URL_"):
+        return ValidationError("url", _scrub(exc.explanation, secret)), None
+    if isinstance(exc, _client_errors()):
+        return _mapped(exc, secret), _cause(exc, secret)
+    return exc, None
+
+
+def _is_busy(exc: BaseException) -> bool:
+    return str(getattr(exc, "code", "")).startswith("SQLITE_BUSY")
 
 
 def _busy_wait(call: Callable[[], T]) -> T:
@@ -156,32 +350,230 @@ def _busy_wait(call: Callable[[], T]) -> T:
         try:
             return call()
         except Exception as exc:
-            busy = str(getattr(exc, "code", "")).startswith("SQLITE_BUSY")
-            if not busy or time.monotonic() > deadline:
+            if not _is_busy(exc) or time.monotonic() > deadline:
                 raise
         time.sleep(random.uniform(0, pause))
         pause = min(pause * 2, 0.1)
 
 
-def _named(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+async def _abusy_wait(call: Callable[[], Awaitable[T]]) -> T:
+    """``_busy_wait`` for the async client: the pauses are ``asyncio.sleep``."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    pause = 0.002
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(random.uniform(0, pause))
+        pause = min(pause * 2, 0.1)
+
+
+def _no_answer(timeout: float) -> BackendError:
+    return BackendError(f"no answer from the server within {timeout:g} s (URL option "
+                        "timeout=); a write may or may not have been applied",
+                        dialect="turso")
+
+
+# -- units to client calls -------------------------------------------------------------
+
+
+def _args(params: Mapping[str, Any] | Sequence[Any]) -> Any:
     # ":name", as written in the SQL; both the file executor and sqld accept the prefix.
-    return {f":{k}": v for k, v in params.items()} if params else None
+    if isinstance(params, Mapping):
+        return {f":{k}": v for k, v in params.items()} if params else None
+    return list(params) if params else None
+
+
+def _batch(unit: Unit) -> list[tuple[str, Any]]:
+    return [(s.sql, _args(s.params)) for s in unit.stmts]
+
+
+def _single(unit: Unit) -> bool:
+    """A read of one statement: one ``execute``; every other unit is one ``batch``."""
+    return unit.kind == "read" and len(unit.stmts) == 1
+
+
+def _wanted(stmts: Sequence[Stmt], results: Sequence[Any], dialect: str) -> list[Any]:
+    """What each statement wants, from its ``libsql_client.ResultSet``."""
+    out: list[Any] = []
+    for stmt, result in zip(stmts, results, strict=True):
+        want = stmt.want
+        if want == "rows":
+            out.append([r.astuple() for r in result.rows])
+        elif want == "rowcount":
+            out.append(result.rows_affected)
+        elif want == "lastrowid":
+            if result.last_insert_rowid is None:
+                raise BackendError("the server returned no id for an inserted row",
+                                   dialect=dialect)
+            out.append(result.last_insert_rowid)
+        else:
+            out.append(None)
+    return out
+
+
+class ClientRunner:
+    """Runs units on a blocking client: a caller's ``ClientSync``, or an ``_OnLoop``
+    (memstore's own client on its loop thread, or a caller's async ``Client``).
+
+    What memstore opened is released by ``close()``, or when the runner is garbage
+    collected unclosed (``weakref.finalize``): the loop thread, its loop and the client's
+    sockets never outlive the ``Memory``."""
+
+    def __init__(self, dialect: SqlDialect, client: Any, *, where: str,
+                 secret: str | None = None, owned: bool = False) -> None:
+        self.dialect = dialect
+        self.sql, self.tables = dialect.sql, dialect.tables  # for tools and tests
+        self.client = client
+        self.where = where
+        self._secret = secret
+        self._errors = _client_errors()
+        # Holds the client, never the runner: the runner can be collected.
+        self._release = weakref.finalize(self, client.close) if owned else None
+
+    def __repr__(self) -> str:
+        return f"<memstore libsql-client runner on {self.where}>"
+
+    def execute(self, unit: Unit) -> list[Any]:
+        client = self.client
+        try:
+            if _single(unit):
+                sql, args = unit.stmts[0].sql, _args(unit.stmts[0].params)
+                results = [_busy_wait(lambda: client.execute(sql, args))]
+            else:
+                batch = _batch(unit)
+                results = _busy_wait(lambda: client.batch(batch))
+        except self._errors as exc:
+            raise _mapped(exc, self._secret, self.dialect.dialect) \
+                from _cause(exc, self._secret)
+        return _wanted(unit.stmts, results, self.dialect.dialect)
+
+    def close(self) -> None:
+        if self._release is not None:
+            self._release()  # once: stops the client's loop thread, closes its sockets
+
+
+class AsyncClientRunner:
+    """Runs units on an async ``libsql_client.Client``, awaited on the caller's event loop.
+
+    No lock: libsql-client runs concurrent calls on one client by itself. Over HTTP each
+    call is a request of its own on aiohttp's connection pool; over WebSocket each
+    ``execute``/``batch`` opens a stream of its own on the one socket (requests matched by
+    id, and sqld runs each stream as a connection of its own); the ``file:`` executor opens
+    a sqlite3 connection per call and never awaits inside one. A unit is one call, so its
+    atomicity is the server's (a batch is its own transaction).
+
+    The client's aiohttp session (HTTP, WebSocket) belongs to the event loop it was created
+    on (``loop``): a call from another running loop is refused with a clear error, not
+    left to fail inside aiohttp. The ``file:`` executor is bound to no loop (``loop`` None)
+    but runs its sqlite3 calls on the loop's thread (they are local and short)."""
+
+    def __init__(self, dialect: SqlDialect, client: Any, *, where: str,
+                 secret: str | None = None, owned: bool = False,
+                 timeout: float | None = None,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.dialect = dialect
+        self.sql, self.tables = dialect.sql, dialect.tables  # for tools and tests
+        self.client = client
+        self.where = where
+        self.loop = loop
+        self.timeout = timeout
+        self.owned = owned
+        self._secret = secret
+        self._errors = _client_errors()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<memstore async libsql-client runner on {self.where}>"
+
+    def _check_loop(self) -> None:
+        if self.loop is not None and asyncio.get_running_loop() is not self.loop:
+            raise MemstoreError(
+                "this AsyncMemory's libsql-client is bound to the event loop it was opened "
+                "on (its aiohttp session belongs to that loop); call it from that loop, or "
+                "open one AsyncMemory per event loop")
+
+    async def execute(self, unit: Unit) -> list[Any]:
+        self._check_loop()
+        client = self.client
+        try:
+            if _single(unit):
+                sql, args = unit.stmts[0].sql, _args(unit.stmts[0].params)
+                results = [await _abusy_wait(lambda: self._timed(client.execute(sql, args)))]
+            else:
+                batch = _batch(unit)
+                results = await _abusy_wait(lambda: self._timed(client.batch(batch)))
+        except self._errors as exc:
+            raise _mapped(exc, self._secret, self.dialect.dialect) \
+                from _cause(exc, self._secret)
+        return _wanted(unit.stmts, results, self.dialect.dialect)
+
+    async def _timed(self, call: Awaitable[T]) -> T:
+        """``call`` within the request deadline (URL ``?timeout=``, on clients memstore
+        opened). Not ``asyncio.wait_for``: its TimeoutError could not be told from the
+        client's own (aiohttp's), and ``asyncio.timeout`` is Python 3.11+."""
+        if self.timeout is None:
+            return await call
+        task = asyncio.ensure_future(call)
+        try:
+            done, _ = await asyncio.wait((task,), timeout=self.timeout)
+        except BaseException:
+            task.cancel()
+            raise
+        if not done:
+            task.cancel()  # cancels the request
+            raise _no_answer(self.timeout)
+        return task.result()
+
+    async def aclose(self) -> None:
+        """Close the client memstore opened (a caller's is theirs to close), on its loop."""
+        if not self.owned or self._closed:
+            return
+        self._closed = True
+        loop = self.loop
+        if loop is None or asyncio.get_running_loop() is loop:
+            await self.client.close()
+        elif loop.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.client.close(),
+                                                                       loop))
+        else:
+            log.warning("memstore: the event loop of a libsql-client AsyncMemory has stopped; "
+                        "its client could not be closed on it")
+
+
+# -- a blocking face on an async client ---------------------------------------------------
 
 
 class _LoopThread:
     """An event loop on a thread of memstore's own, for the client it opens from a URL (as
-    libsql-client's ClientSync runs one, but memstore's, so each request gets a deadline)."""
+    libsql-client's ClientSync runs one, but memstore's, so each request gets a deadline).
+    The thread's target holds the loop only, so nothing keeps a ``Memory`` alive."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
-                                        name="memstore-libsql-client")
-        self._thread.start()
+        self.thread = threading.Thread(target=_serve, args=(self.loop,), daemon=True,
+                                       name="memstore-libsql-client")
+        self.thread.start()
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join()
-        self.loop.close()
+        """Stop the loop; its thread closes it and ends. From the loop's own thread (a
+        garbage collection that ran there) without waiting for that."""
+        if threading.current_thread() is self.thread:
+            self.loop.stop()
+            return
+        with contextlib.suppress(RuntimeError):  # closed already: its thread has ended
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 class _OnLoop:
@@ -231,10 +623,7 @@ class _OnLoop:
                 if future.done():  # finished after all, or the client's own TimeoutError
                     return future.result()
                 future.cancel()  # cancels the request on the loop
-                raise BackendError(
-                    f"no answer from the server within {self.timeout:g} s (URL option "
-                    "timeout=); a write may or may not have been applied",
-                    dialect="turso") from None
+                raise _no_answer(self.timeout or 0) from None
 
     def execute(self, stmt: Any, args: Any = None) -> Any:
         return self.run(lambda: self.client.execute(stmt, args))
@@ -243,203 +632,33 @@ class _OnLoop:
         return self.run(lambda: self.client.batch(stmts))
 
     def close(self) -> None:
-        """Close memstore's own client and stop its thread (a caller's is theirs to close)."""
-        if self.own is None:
+        """Close memstore's own client and stop its thread (a caller's is theirs to close).
+        Safe to call again, and from any thread (a finalizer runs where the collection ran:
+        on the loop's own thread the client is closed by a task, then the loop stops)."""
+        own, self.own = self.own, None
+        if own is None:
+            return
+        client, self.client = self.client, None
+        if threading.current_thread() is own.thread:
+            if client is not None and self.loop.is_running():
+                self.loop.create_task(_close_then_stop(client, self.loop))
+                return
+            own.stop()
             return
         try:
-            if self.client is not None and self.loop.is_running():
-                self.run(self.client.close)
+            if client is not None and self.loop.is_running():
+                self.run(client.close)
+        except Exception as exc:  # the thread stops all the same
+            log.warning("memstore: closing the libsql-client failed: %s",
+                        type(exc).__name__)
         finally:
-            self.own.stop()
+            own.stop()
 
 
-class _Reader:
-    """The part of a DB-API cursor SqlAdapter's reads use, over one ``execute`` result."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.rows: list[Row] = []
-
-    def execute(self, sql: str, params: Any = None) -> _Reader:
-        args = _named(params) if isinstance(params, Mapping) else params
-        result = _busy_wait(lambda: self.client.execute(sql, args))
-        self.rows = [r.astuple() for r in result.rows]
-        return self
-
-    def fetchone(self) -> Row | None:
-        return self.rows.pop(0) if self.rows else None
-
-    def fetchall(self) -> list[Row]:
-        rows, self.rows = self.rows, []
-        return rows
-
-    def fetchmany(self, size: int) -> list[Row]:
-        rows, self.rows = self.rows[:size], self.rows[size:]
-        return rows
-
-
-class _Batch:
-    """A cursor that collects statements; ``writing()`` sends them as one batch."""
-
-    def __init__(self) -> None:
-        self.statements: list[tuple[str, dict[str, Any] | None]] = []
-        self.results: list[Any] = []  # one libsql_client.ResultSet per statement
-
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> _Batch:
-        self.statements.append((sql, _named(params)))
-        return self
-
-
-class TursoAdapter(SqliteFormat):
-    dialect = "turso"
-    sql_dialect = "sqlite"
-
-    def __init__(self, client: Any, *, tables: Mapping[str, str], owned: bool, where: str,
-                 secret: str | None = None) -> None:
-        super().__init__(tables)
-        self.client = client  # ClientSync, or _OnLoop around a Client; one call at a time
-        self.owned = owned
-        self.where = where  # for repr: never the query string, which may hold the token
-        self._secret = secret
-        self._errors = _client_errors()
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"<TursoAdapter {self.where}>"
-
-    # -- the transaction rule: a read is one execute, a write is one batch -------
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise BackendError("this Memory is closed", dialect=self.dialect)
-
-    @contextmanager
-    def reading(self) -> Iterator[Cursor]:
-        self._check_open()
-        try:
-            yield _Reader(self.client)
-        except self._errors as exc:
-            raise _mapped(exc, self._secret) from exc
-
-    @contextmanager
-    def writing(self) -> Iterator[Cursor]:
-        self._check_open()
-        batch = _Batch()
-        yield batch
-        try:
-            batch.results = _busy_wait(lambda: self.client.batch(batch.statements))
-        except self._errors as exc:
-            raise _mapped(exc, self._secret) from exc
-
-    def save_messages(
-        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
-    ) -> list[int]:
-        with self.writing() as batch:
-            for m in messages:
-                self.run(batch, "insert_message", {
-                    "chat_id": chat_id, "user_id": user_id, "role": m.role,
-                    "content": m.content, "timestamp": self.encode_time(m.timestamp)})
-            self.run(batch, "touch_chat_for_messages",
-                     self.touch_params(chat_id, user_id, messages))
-        ids = [r.last_insert_rowid for r in batch.results[:len(messages)]]
-        if None in ids:
-            raise BackendError("the server returned no id for an inserted message",
-                               dialect=self.dialect)
-        return [int(i) for i in ids]
-
-    def delete_chat(self, chat_id: str) -> bool:
-        with self.writing() as batch:
-            self.run(batch, "delete_chat_messages", {"chat_id": chat_id})
-            self.run(batch, "delete_chat_row", {"chat_id": chat_id})
-            self.run(batch, "delete_working_memory", {"id": f"chat:{chat_id}"})
-        return any(r.rows_affected for r in batch.results[:2])
-
-    def close(self) -> None:
-        self._closed = True
-        if self.owned:
-            self.client.close()  # stops the client's event-loop thread, closes its sockets
-
-
-# -- the `libsql` package: a DB-API connection, so the SQLite adapter's machinery ----
-
-# A string, quoted identifier or comment (skipped), or a :name parameter.
-_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|:([A-Za-z_]\w*)""",
-                     re.DOTALL)
-
-
-def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``:name`` parameters rewritten as ``?N`` (libsql binds only sequences), and the
-    names in N order; a name used twice gets one number."""
-    names: list[str] = []
-
-    def number(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name is None:
-            return m.group(0)
-        if name not in names:
-            names.append(name)
-        return f"?{names.index(name) + 1}"
-
-    return _TOKENS.sub(number, sql), tuple(names)
-
-
-class LibsqlAdapter(SqliteAdapter):
-    """A ``libsql.Connection`` (local file, remote URL or embedded replica) you pass in.
-    Transactions, savepoints and the lock are the SQLite adapter's; what differs is how
-    parameters are bound, which exceptions the driver raises, and its ``rowcount``."""
-
-    dialect = "libsql"
-    sql_dialect = "sqlite"
-
-    def __init__(self, conn: Any, *, tables: Mapping[str, str]) -> None:
-        super().__init__(conn, tables=tables, owned=False)
-        self._numbered = {name: numbered(sql) for name, sql in self.sql.items()}
-        libsql = sys.modules["libsql"]
-        # libsql 0.1.11 raises plain ValueError for SQL errors, libsql.Error for others.
-        self._errors: tuple[type[Exception], ...] = (libsql.Error, ValueError)
-
-    def run(self, cur: Cursor, name: str, params: Mapping[str, Any] | None = None) -> Cursor:
-        sql, names = self._numbered[name]
-        cur.execute(sql, tuple((params or {})[n] for n in names))
-        return cur
-
-    @contextmanager
-    def _driver_errors(self) -> Iterator[None]:
-        try:
-            yield
-        except MemstoreError:
-            raise
-        except self._errors as exc:
-            raise _mapped(exc, None, self.dialect) from exc
-
-    @contextmanager
-    def reading(self) -> Iterator[Cursor]:
-        with self._driver_errors(), super().reading() as cur:
-            yield cur
-
-    @contextmanager
-    def writing(self) -> Iterator[Cursor]:
-        with self._driver_errors(), super().writing() as cur:
-            yield cur
-
-    @contextmanager
-    def writing_one(self) -> Iterator[Cursor]:
-        with self.writing() as cur:  # the libsql driver's autocommit rules are not sqlite3's
-            yield cur
-
-    def fetch(self, name: str, params: Mapping[str, Any]) -> list[Row]:
-        return SqlAdapter.fetch(self, name, params)  # through run(), which numbers params
-
-    def _undo(self, cur: Any, joined: bool) -> None:
-        with suppress(*self._errors):  # the original error is the one worth reporting
-            super()._undo(cur, joined)
-
-    def delete_chat(self, chat_id: str) -> bool:
-        # libsql 0.1.11's cursor.rowcount adds up every statement a cursor ran, so each
-        # count is taken on a fresh cursor (same connection, same transaction).
-        with self.writing() as cur:
-            messages = self.run(self.conn.cursor(), "delete_chat_messages",
-                                {"chat_id": chat_id}).rowcount
-            chats = self.run(self.conn.cursor(), "delete_chat_row", {"chat_id": chat_id}).rowcount
-            self.run(cur, "delete_working_memory", {"id": f"chat:{chat_id}"})
-        return bool(messages or chats)
+async def _close_then_stop(client: Any, loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        await client.close()
+    except Exception as exc:
+        log.warning("memstore: closing the libsql-client failed: %s", type(exc).__name__)
+    finally:
+        loop.stop()
