@@ -20,8 +20,9 @@ from hypothesis.stateful import run_state_machine_as_test
 
 import memstore
 from memstore import sqlfiles
-from memstore.adapters.turso import TursoAdapter, numbered
+from memstore.adapters.turso import ClientRunner, TursoDialect, _mapped, numbered
 from memstore.store import Clock
+from tests.async_bridge import LoopThread
 from tests.backend_libsql import require_libsql
 from tests.backends import Backend, require_env
 from tests.test_properties import EXAMPLES, EXAMPLES_SCALE, MemstoreMachine
@@ -47,9 +48,9 @@ def mem(url: str) -> Iterator[memstore.Memory]:
 
 def client_of(mem: memstore.Memory) -> Any:
     """The libsql_client.ClientSync memstore opened: raw SQL goes through the same client."""
-    adapter = mem.adapter
-    assert isinstance(adapter, TursoAdapter)
-    return adapter.client
+    runner = mem.adapter
+    assert isinstance(runner, ClientRunner)
+    return runner.client
 
 
 def open_fds() -> int:
@@ -130,8 +131,8 @@ def test_every_write_is_one_batch_and_every_read_one_execute(url: str) -> None:
     real = libsql_client.create_client_sync(url)
     client = CountingClient(real._executor, real._client)  # the same executor and client
     client.calls = []
-    mem = memstore.Memory(TursoAdapter(client, tables=sqlfiles.DEFAULT_TABLES,
-                                       owned=True, where=url))
+    dialect = TursoDialect(sqlfiles.DEFAULT_TABLES)
+    mem = memstore.Memory(dialect, ClientRunner(dialect, client, where=url, owned=True))
     with mem:
         mem.init_schema()
         client.calls.clear()
@@ -225,8 +226,25 @@ def test_close_stops_the_client_thread(url: str) -> None:
     with memstore.connect(url) as mem:
         mem.save_message("c", "user", "x")
     assert threading.active_count() == baseline
-    with pytest.raises(memstore.BackendError, match="closed"):
+    with pytest.raises(memstore.ClosedError, match="closed"):  # store.py's, every backend
         mem.get_messages("c")
+
+
+def memstore_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("memstore-libsql")]
+
+
+def test_an_unclosed_memory_leaks_no_thread_nor_loop(url: str) -> None:
+    before = len(memstore_threads())
+    mem = memstore.connect(url)
+    mem.init_schema()
+    mem.save_message("c", "user", "x")
+    assert len(memstore_threads()) == before + 1
+    loop = mem.adapter.client.loop
+    del mem  # never closed
+    gc.collect()
+    assert len(memstore_threads()) == before
+    assert loop.is_closed()
 
 
 def test_a_passed_client_stays_open(url: str) -> None:
@@ -282,6 +300,40 @@ def test_an_async_client_is_driven_on_its_loop(url: str) -> None:
     asyncio.run(main())
     with pytest.raises(memstore.ValidationError, match="event loop"):
         memstore.connect(libsql_client.create_client(url))
+
+
+def test_an_async_memory_on_a_file_url_and_on_a_passed_client(url: str) -> None:
+    async def main() -> None:
+        before = len(memstore_threads())
+        async with await memstore.connect_async(url) as mem:
+            assert mem.dialect == "turso"
+            await mem.init_schema()
+            saved = await mem.save_messages("c", [{"role": "user", "content": "a"},
+                                                  {"role": "assistant", "content": "b"}])
+            assert len(memstore_threads()) == before  # awaited on this loop, no thread
+        client = libsql_client.create_client(url)
+        async with client:
+            mem = await memstore.connect_async(client)
+            got = await mem.get_messages("c")
+            assert [m.id for m in got] == [m.id for m in saved]
+            assert await mem.delete_chat("c")
+            await mem.aclose()
+            assert not client.closed  # the caller's client
+            assert (await client.execute("SELECT count(*) FROM conversation_messages")
+                    ).rows[0][0] == 0
+
+    asyncio.run(main())
+
+
+def test_a_scrubbed_error_keeps_its_class_and_dialect() -> None:
+    secret = "sekrit_token_0123456789abcdef"  # a word, so that it can be a table's name
+    missing = _mapped(libsql_client.LibsqlError(f"no such table: {secret}", "SQLITE_ERROR"),
+                      secret)
+    assert type(missing) is memstore.SchemaError and secret not in str(missing)
+    assert "memstore init" in str(missing)
+    failed = _mapped(libsql_client.LibsqlError(f"bad token {secret}", "SQLITE_ERROR"), secret)
+    assert type(failed) is memstore.BackendError and failed.dialect == "turso"
+    assert str(failed).startswith("turso: ") and secret not in str(failed)
 
 
 # -- the `libsql` driver: the SQLite adapter's transaction rule --------------------
@@ -412,10 +464,13 @@ def server_open(kind: str) -> Callable[[Clock | None], memstore.Memory]:
     return open_
 
 
+@pytest.mark.parametrize("api", ["sync", "async"])
 @pytest.mark.parametrize("kind", ["http", "ws"])
-def test_server_matches_reference_model(kind: str) -> None:
-    machine = type(f"Machine_turso_{kind}", (MemstoreMachine,),
-                   {"backend": Backend(f"turso-{kind}", server_open(kind))})
+def test_server_matches_reference_model(kind: str, api: str) -> None:
+    backend = Backend(f"turso-{kind}", server_open(kind),
+                      lambda clock: server_open_async(kind, clock))
+    machine = type(f"Machine_turso_{kind}_{api}", (MemstoreMachine,),
+                   {"backend": backend, "api": api})
     examples = max(1, int(EXAMPLES.get("turso", 100) * EXAMPLES_SCALE))
     run_state_machine_as_test(machine, settings=settings(
         max_examples=examples, stateful_step_count=25, deadline=None,
@@ -483,3 +538,153 @@ def test_server_libsql_remote_connection_joins_the_callers_transaction() -> None
     conn.rollback()
     assert [m.content for m in mem.get_messages("c")] == ["committed"]
     assert mem.delete_chat("c") and not mem.delete_chat("c")
+
+
+def server_host() -> str:
+    return require_env("MEMSTORE_TEST_TURSO_URL", "turso server").split("://", 1)[1]
+
+
+def test_server_libsql_url_without_tls_says_tls_0() -> None:
+    """libsql:// means TLS (wss://); a local sqld speaks plain WebSocket."""
+    target = f"libsql://{server_host()}"
+    before = len(memstore_threads())
+    with pytest.raises(memstore.BackendError, match=r"\?tls=0") as info:
+        memstore.connect(target)
+    assert "WRONG_VERSION_NUMBER" in str(info.value)
+
+    async def main() -> None:
+        with pytest.raises(memstore.BackendError, match=r"\?tls=0"):
+            await memstore.connect_async(target)
+
+    asyncio.run(main())
+    assert len(memstore_threads()) == before
+
+
+@pytest.mark.parametrize("kind", ["http", "ws"])
+def test_server_missing_or_wrong_token_says_how_to_pass_it(
+    kind: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host = server_host()
+    token = os.environ.get("MEMSTORE_TEST_TURSO_TOKEN", "")
+    if not token:
+        pytest.skip("this sqld has no auth (no $MEMSTORE_TEST_TURSO_TOKEN)")
+    wrong = token[:-8] + "AAAAAAAA"
+    monkeypatch.delenv("TURSO_AUTH_TOKEN", raising=False)
+    targets = [f"{kind}://{host}", f"{kind}://{host}?authToken={wrong}"]
+    errors: list[BaseException] = []
+    for target in targets:
+        with pytest.raises(memstore.BackendError) as info:
+            memstore.connect(target)
+        errors.append(info.value)
+
+    async def main() -> None:
+        for target in targets:
+            with pytest.raises(memstore.BackendError) as info:
+                await memstore.connect_async(target)
+            errors.append(info.value)
+
+    asyncio.run(main())
+    for err in errors:
+        text = "".join(str(e) + repr(e) for e in (err, err.__cause__))
+        assert "?authToken=" in str(err) and "$TURSO_AUTH_TOKEN" in str(err), str(err)
+        assert wrong not in text and token not in text
+
+
+def async_server_tables() -> dict[str, str]:
+    tag = f"a{os.getpid()}"
+    return {"working_memory": f"wm_{tag}", "messages": f"msg_{tag}", "chats": f"chat_{tag}"}
+
+
+async def server_open_async(kind: str, clock: Clock | None = None) -> memstore.AsyncMemory:
+    """A native AsyncMemory on the test server, on fresh tables of this process's own."""
+    tables = async_server_tables()
+    mem = await memstore.connect_async(server_url(kind), tables=tables, clock=clock)
+    await mem.adapter.client.batch([f"DROP TABLE IF EXISTS {t}" for t in tables.values()])
+    await mem.init_schema()
+    return mem
+
+
+@pytest.mark.parametrize("kind", ["http", "ws"])
+def test_server_async_round_trip(kind: str) -> None:
+    threads, fds = len(memstore_threads()), open_fds()
+
+    async def main() -> None:
+        mem = await server_open_async(kind)
+        try:
+            assert len(memstore_threads()) == threads  # awaited on this loop, no thread
+            big = "é" * (512 * 1024)  # 1 MiB of UTF-8
+            saved = await mem.save_messages(
+                "c", [{"role": "user", "content": big, "timestamp": T_MS},
+                      {"role": "assistant", "content": "y"}], user_id="u")
+            got = await mem.get_messages("c")
+            assert [(m.id, m.content) for m in got] == [(saved[0].id, big), (saved[1].id, "y")]
+            assert got[0].timestamp == T_MS
+            await mem.update_chat_title("c", "Title")
+            assert [c.chat_id for c in await mem.get_chats(search="itl")] == ["c"]
+            await mem.update_working_memory(scope="user", user_id="u", content="wm")
+            wm = await mem.get_working_memory(scope="user", user_id="u")
+            assert wm is not None and wm.content == "wm"
+            assert await mem.doctor() == []
+            assert await mem.delete_chat("c") and not await mem.delete_chat("c")
+            await mem.adapter.client.execute(f"DROP TABLE {mem.adapter.tables['chats']}")
+            with pytest.raises(memstore.SchemaError, match="memstore init"):
+                await mem.get_chat("c")
+        finally:
+            await mem.aclose()
+
+    asyncio.run(main())
+    assert len(memstore_threads()) == threads
+    assert open_fds() == fds, "a socket outlived aclose()"
+
+
+@pytest.mark.parametrize("kind", ["http", "ws"])
+def test_server_async_cancelled_batch_is_whole_or_absent(kind: str) -> None:
+    n = 5_000
+
+    async def main() -> None:
+        mem = await server_open_async(kind)
+        try:
+            task = asyncio.create_task(mem.save_messages(
+                "c", [{"role": "user", "content": f"m{i}"} for i in range(n)]))
+            await asyncio.sleep(0.005)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            stored = await mem.get_messages("c", limit=10_000)
+            assert len(stored) in (0, n)
+            chat = await mem.get_chat("c")
+            assert (chat.message_count if chat else 0) == len(stored)
+            after = await mem.save_message("c", "user", "after")
+            assert (await mem.get_messages("c", limit=1))[0].id == after.id
+        finally:
+            await mem.aclose()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("kind", ["http", "ws"])
+def test_server_async_memory_used_from_another_loop_says_so(kind: str) -> None:
+    home = LoopThread()
+    try:
+        mem = home.call(server_open_async(kind))
+        saved = home.call(mem.save_message("c", "user", "home"))
+
+        async def elsewhere() -> None:
+            await mem.get_messages("c")
+
+        with pytest.raises(memstore.MemstoreError,
+                           match="bound to the event loop it was opened on"):
+            asyncio.run(elsewhere())
+        assert [m.id for m in home.call(mem.get_messages("c"))] == [saved.id]
+        asyncio.run(mem.aclose())  # from another loop: closed on its own
+        assert mem.adapter.client.closed
+    finally:
+        home.stop()
+
+
+def test_server_an_unclosed_memory_leaks_no_thread_nor_socket() -> None:
+    threads, fds = len(memstore_threads()), open_fds()
+    mem = server_open("http")(None)
+    mem.save_message("c", "user", "x")
+    del mem  # never closed
+    assert (len(memstore_threads()), open_fds()) == (threads, fds)
