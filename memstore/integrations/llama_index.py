@@ -29,7 +29,6 @@ Install with ``pip install 'memstore-sql[llama-index]'``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -38,12 +37,11 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.storage.chat_store.base import BaseChatStore
 
-import memstore
-
-from ..errors import MemstoreError, ValidationError
+from ..errors import ValidationError
 from ..models import Message, MessageItem, Role
 from ..store import AsyncMemory, Memory
 from . import codec
+from ._stores import Stores
 
 FRAMEWORK = "llama-index"
 MAX_IDS = 10_000  # memstore's largest delete_messages / save_messages batch
@@ -131,90 +129,6 @@ def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[i:i + MAX_IDS] for i in range(0, len(ids), MAX_IDS)]
 
 
-# -- the Memory / AsyncMemory pair (as in memstore.integrations.langchain) ----------------
-
-
-class _Stores:
-    def __init__(self, memory: Memory | AsyncMemory | str, amemory: AsyncMemory | None,
-                 owner: str) -> None:
-        self._owner = owner
-        self._url: str | None = None
-        self._sync: Memory | None = None
-        self._async: AsyncMemory | None = amemory
-        self._owned: list[Memory | AsyncMemory] = []
-        self._lock = threading.Lock()
-        if isinstance(memory, str):
-            if amemory is not None:
-                raise ValidationError("amemory", "give a URL or memory objects, not both")
-            self._url = memory
-        elif isinstance(memory, Memory):
-            self._sync = memory
-        elif isinstance(memory, AsyncMemory):
-            if amemory is not None:
-                raise ValidationError("amemory", "memory is already an AsyncMemory")
-            self._async = memory
-        else:
-            raise ValidationError("memory", "must be a memstore.Memory, a memstore.AsyncMemory "
-                                  f"or a URL; got {type(memory).__name__}")
-
-    def sync(self) -> Memory:
-        if self._sync is not None:
-            return self._sync
-        if self._url is None:
-            raise MemstoreError(
-                f"{self._owner} was given an AsyncMemory only, so it has no Memory for this "
-                "sync call: use the async methods, or pass a memstore.Memory (or a URL)")
-        with self._lock:
-            if self._sync is None:
-                mem = memstore.connect(self._url)
-                try:
-                    mem.init_schema()
-                except BaseException:
-                    mem.close()
-                    raise
-                self._owned.append(mem)
-                self._sync = mem
-            return self._sync
-
-    async def async_(self) -> AsyncMemory:
-        if self._async is not None:
-            return self._async
-        if self._url is None:
-            raise MemstoreError(
-                f"{self._owner} was given a Memory only, so it has no AsyncMemory for this "
-                "async call: use the sync methods, or pass amemory=AsyncMemory (or a URL)")
-        mem = await memstore.connect_async(self._url)
-        try:
-            await mem.init_schema()
-        except BaseException:
-            await mem.aclose()
-            raise
-        with self._lock:
-            if self._async is None:
-                self._owned.append(mem)
-                self._async = mem
-                return mem
-        await mem.aclose()  # another task opened one meanwhile
-        return self._async
-
-    def close(self) -> None:
-        for mem in list(self._owned):
-            if isinstance(mem, Memory):
-                mem.close()
-                self._owned.remove(mem)
-                self._sync = None
-
-    async def aclose(self) -> None:
-        for mem in list(self._owned):
-            if isinstance(mem, AsyncMemory):
-                await mem.aclose()
-                self._async = None
-            else:
-                mem.close()
-                self._sync = None
-            self._owned.remove(mem)
-
-
 # -- BaseChatStore ---------------------------------------------------------------------
 
 
@@ -243,14 +157,14 @@ class MemstoreChatStore(BaseChatStore):
     * ``get_keys``: the chats that have messages, in code point order, at most 10,000.
     """
 
-    _stores: _Stores = PrivateAttr()
+    _stores: Stores = PrivateAttr()
     _user_id: str | None = PrivateAttr(default=None)
 
     def __init__(self, memory: Memory | AsyncMemory | str, *,
                  amemory: AsyncMemory | None = None, user_id: str | None = None,
                  **data: Any) -> None:
         super().__init__(**data)
-        self._stores = _Stores(memory, amemory, type(self).__name__)
+        self._stores = Stores(memory, amemory, type(self).__name__)
         self._user_id = user_id
 
     @classmethod
