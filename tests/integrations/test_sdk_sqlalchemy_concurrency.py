@@ -192,10 +192,10 @@ async def test_add_items_concurrent_first_write_after_tables_exist(tmp_path):
     assert sorted(stored_contents) == sorted(submitted)
 
 
+# A SQLite write lock: this test is SQLite's only (selected, not skipped elsewhere).
+@pytest.mark.parametrize("store_backend", ["sqlite"], indirect=True)
 async def test_add_items_waits_for_transient_sqlite_write_lock(tmp_path, store_backend: Databases):
     """SQLite writes should wait briefly for a transient lock instead of failing."""
-    if store_backend.backend != "sqlite":
-        pytest.skip("a SQLite write lock")
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'sqlite_write_lock_retry.db'}"
     session = from_url(
         "sqlite_write_lock_retry",
