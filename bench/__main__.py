@@ -1,8 +1,10 @@
-"""`python -m bench`: memstore against the raw driver, per backend. See README, Benchmarks."""
+"""`python -m bench`: memstore against the raw driver, per backend, sync and then async
+(bench/async_main.py). See README, Benchmarks."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import json
 import os
@@ -13,7 +15,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib.metadata import version
 
-from . import ops, timing
+from . import async_main, async_targets, ops, timing
+from .report import table
 
 # Backend -> (module, builder). Imported only when asked for, so a missing driver stops
 # only its own backend.
@@ -27,47 +30,14 @@ BACKENDS: dict[str, tuple[str, str, tuple[object, ...]]] = {
     "mysql": ("target_mysql", "build", ()),
     "memory": ("target_memory", "build", ()),
 }
-FLAT = ("last 50, 10,000-message chat", "last 50, 10-message chat", "last 50, typical chat")
-
-
-def table(name: str, results: dict[str, timing.Samples]) -> list[str]:
-    lines = [f"### {name}", "",
-             "| op | raw median µs | memstore median µs | ratio | memstore − raw µs "
-             "| raw p10–p90 µs | memstore p10–p90 µs |",
-             "|---|---:|---:|---:|---:|---|---|"]
-    for op, s in results.items():
-        raw, mine = timing.summary(s.get("raw", [])), timing.summary(s.get("memstore", []))
-        cells = [op, f"{raw['median_us']:.1f}" if raw else "-",
-                 f"{mine['median_us']:.1f}" if mine else "-",
-                 f"{mine['median_us'] / raw['median_us']:.2f}" if raw and mine else "-",
-                 f"{mine['median_us'] - raw['median_us']:.1f}" if raw and mine else "-",
-                 f"{raw['p10_us']:.0f}–{raw['p90_us']:.0f}" if raw else "-",
-                 f"{mine['p10_us']:.0f}–{mine['p90_us']:.0f}" if mine else "-"]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", flatness(results)]
-    return lines
-
-
-def flatness(results: dict[str, timing.Samples]) -> str:
-    """The issue's flatness figure (10,000-message chat / 10-message chat), and the one with
-    the same 50 rows returned (10,000-message chat / typical chat), for memstore and raw."""
-    out = []
-    for side in ("memstore", "raw"):
-        big, small, typical = (timing.summary(results.get(k, {}).get(side, []))
-                               for k in FLAT)
-        if big and small and typical:
-            out.append(f"{side} {big['median_us'] / small['median_us']:.2f} / "
-                       f"{big['median_us'] / typical['median_us']:.2f}")
-    return ("last 50 flatness, 10,000-message chat ÷ 10-message chat (50 rows vs 10) / "
-            "÷ typical chat (50 rows each): " + "; ".join(out)) if out else ""
 
 
 def header(args: argparse.Namespace, prog: str = "python -m bench") -> list[str]:
     import memstore
 
     drivers = []
-    for package in ("psycopg", "psycopg-binary", "PyMySQL", "libsql-client", "libsql",
-                    "aiohttp"):
+    for package in ("psycopg", "psycopg-binary", "psycopg-pool", "PyMySQL", "libsql-client",
+                    "libsql", "aiohttp", "aiosqlite", "aiomysql"):
         try:
             drivers.append(f"{package} {version(package)}")
         except Exception:
@@ -89,6 +59,10 @@ def main() -> int:
     p.add_argument("--backends", default=",".join(BACKENDS),
                    help=f"comma-separated, from: {', '.join(BACKENDS)}")
     p.add_argument("--json", default="bench/results.json")
+    p.add_argument("--no-async", action="store_true",
+                   help="skip the async rows (AsyncMemory against the raw async floor)")
+    p.add_argument("--concurrent-seconds", type=float, default=3.0,
+                   help="seconds per side of each op of the PostgreSQL concurrency row")
     args = p.parse_args()
     chosen = args.backends.split(",")
     if unknown := [b for b in chosen if b not in BACKENDS]:
@@ -118,6 +92,9 @@ def main() -> int:
             "where": target.where, "info": target.info, "load_s": loaded,
             "ops": {op: {side: timing.summary(v) for side, v in s.items()}
                     for op, s in results.items()}}
+        if not args.no_async and backend in async_targets.BUILDERS:
+            out["backends"][f"{backend} (async)"] = asyncio.run(  # type: ignore[index]
+                async_main.run(backend, args))
     with open(args.json, "w") as f:
         json.dump(out, f, indent=2)
     print(f"\nJSON: {args.json}")

@@ -6,6 +6,7 @@ dropped at the end."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -14,13 +15,15 @@ import pymysql
 
 import memstore
 from memstore import sqlfiles
-from memstore.adapters.mysql import SESSION, _split_insert
+from memstore.adapters.mysql import _split_insert
 
 from . import ops, servers
 from .data import Tally, batches
 
 SQL = sqlfiles.load("mysql", sqlfiles.DEFAULT_TABLES, file="queries")
 HEAD, ROW, NAMES = _split_insert(SQL["insert_message"])
+# The session settings memstore's own connection gets (its init_command).
+SESSION = sqlfiles.load("mysql", sqlfiles.DEFAULT_TABLES, file="session")["session"]
 DATABASE = f"memstore_bench_{os.getpid()}"  # the test user may create memstore_% databases
 
 
@@ -113,30 +116,42 @@ class Raw:
         return bool(messages or chats)
 
 
-def build(n: int) -> ops.Target:
+def loaded_database(n: int, database: str, undo: ops.Undo) -> tuple[str, Any, dict[str, str]]:
+    """A database of this run with memstore's tables and n messages, dropped by ``undo``:
+    memstore's URL for it, a PyMySQL connection to it, and the server's settings."""
     base = servers.mysql_url()
     u = urlsplit(base)
-    with ops.Undo() as undo:
-        admin = connect(base, None)
-        undo.add(admin.close)
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        admin.cursor().execute(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4")
-        undo.add(admin.cursor().execute, f"DROP DATABASE IF EXISTS {DATABASE}")
-        mem = memstore.connect(urlunsplit(u._replace(path=f"/{DATABASE}",
-                                                     query="ssl_disabled=true")))
-        undo.add(mem.close)
+    admin = connect(base, None)
+    undo.add(admin.close)
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
+    admin.cursor().execute(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
+    undo.add(admin.cursor().execute, f"DROP DATABASE IF EXISTS {database}")
+    url = urlunsplit(u._replace(path=f"/{database}", query="ssl_disabled=true"))
+    with memstore.connect(url) as mem:
         mem.init_schema()
-        conn = connect(base, DATABASE)
-        undo.add(conn.close)
-        load(conn, n)
-        cur = conn.cursor()
-        cur.execute("SELECT VERSION(), @@innodb_flush_log_at_trx_commit, @@sync_binlog, "
-                    "@@innodb_buffer_pool_size, @@innodb_doublewrite")
-        version, flush, sync_binlog, pool, doublewrite = cur.fetchone()
-        info = {"server": version, "durability": f"innodb_flush_log_at_trx_commit={flush}, "
-                f"innodb_doublewrite={doublewrite}, sync_binlog={sync_binlog}, "
-                f"innodb_buffer_pool_size={int(pool) // 2**20}MB",
-                "driver": f"PyMySQL {pymysql.__version__}"}
+    conn = connect(base, database)
+    undo.add(conn.close)
+    load(conn, n)
+    cur = conn.cursor()
+    cur.execute("SELECT VERSION(), @@innodb_flush_log_at_trx_commit, @@sync_binlog, "
+                "@@innodb_buffer_pool_size, @@innodb_doublewrite")
+    version, flush, sync_binlog, pool, doublewrite = cur.fetchone()
+    info = {"server": version, "durability": f"innodb_flush_log_at_trx_commit={flush}, "
+            f"innodb_doublewrite={doublewrite}, sync_binlog={sync_binlog}, "
+            f"innodb_buffer_pool_size={int(pool) // 2**20}MB",
+            "driver": f"PyMySQL {importlib.metadata.version('PyMySQL')}"}
+    return url, conn, info
+
+
+def where(database: str) -> str:
+    u = urlsplit(servers.mysql_url())
+    return f"{u.hostname}:{u.port}, database {database}"
+
+
+def build(n: int) -> ops.Target:
+    with ops.Undo() as undo:
+        url, conn, info = loaded_database(n, DATABASE, undo)
+        mem = memstore.connect(url)
+        undo.add(mem.close)
         raw = Raw(conn)
-        return ops.Target(mem, raw, raw.seed_doomed,
-                          f"{u.hostname}:{u.port}, database {DATABASE}", info, undo.close)
+        return ops.Target(mem, raw, raw.seed_doomed, where(DATABASE), info, undo.close)

@@ -82,36 +82,46 @@ class Raw:
         return self.one("delete_chat", {"chat_id": ops.DOOMED, "id": f"chat:{ops.DOOMED}"})
 
 
-def schema_url() -> str:
-    """The server's URL with this run's schema as search_path."""
+def schema_url(schema: str = SCHEMA) -> str:
+    """The server's URL with ``schema`` as search_path."""
     base = servers.postgres_url()
-    return f"{base}{'&' if '?' in base else '?'}options={quote(f'-c search_path={SCHEMA}')}"
+    return f"{base}{'&' if '?' in base else '?'}options={quote(f'-c search_path={schema}')}"
+
+
+def loaded_schema(n: int, schema: str, undo: ops.Undo
+                  ) -> tuple[str, psycopg.Connection[Any], dict[str, str]]:
+    """A schema of this run with memstore's tables and n messages, dropped by ``undo``:
+    its URL, an autocommit connection to it, and the server's settings."""
+    name = sql.Identifier(schema)
+    admin = psycopg.connect(servers.postgres_url(), autocommit=True)
+    undo.add(admin.close)
+    admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
+    admin.execute(sql.SQL("CREATE SCHEMA {}").format(name))
+    undo.add(admin.execute, sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
+    url = schema_url(schema)
+    with memstore.connect(url) as mem:
+        mem.init_schema()
+    conn = psycopg.connect(url, autocommit=True)
+    undo.add(conn.close)
+    load(conn, n)
+    settings = {k: conn.execute(f"SHOW {k}").fetchone()[0]  # type: ignore[index]
+                for k in ("server_version", "fsync", "synchronous_commit", "shared_buffers")}
+    info = {"server": f"PostgreSQL {settings.pop('server_version')}",
+            "durability": ", ".join(f"{k}={v}" for k, v in settings.items()),
+            "driver": f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__}, libpq "
+                      f"{psycopg.pq.version()})"}
+    return url, conn, info
+
+
+def where(schema: str) -> str:
+    u = urlsplit(servers.postgres_url())
+    return f"{u.hostname}:{u.port}, schema {schema}"
 
 
 def build(n: int) -> ops.Target:
-    base = servers.postgres_url()
-    name = sql.Identifier(SCHEMA)
     with ops.Undo() as undo:
-        admin = psycopg.connect(base, autocommit=True)
-        undo.add(admin.close)
-        admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
-        admin.execute(sql.SQL("CREATE SCHEMA {}").format(name))
-        undo.add(admin.execute, sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
-        url = schema_url()
+        url, conn, info = loaded_schema(n, SCHEMA, undo)
         mem = memstore.connect(url)
         undo.add(mem.close)
-        mem.init_schema()
-        conn = psycopg.connect(url, autocommit=True)
-        undo.add(conn.close)
-        load(conn, n)
-        settings = {k: conn.execute(f"SHOW {k}").fetchone()[0]  # type: ignore[index]
-                    for k in ("server_version", "fsync", "synchronous_commit",
-                              "shared_buffers")}
-        info = {"server": f"PostgreSQL {settings.pop('server_version')}",
-                "durability": ", ".join(f"{k}={v}" for k, v in settings.items()),
-                "driver": f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__}, libpq "
-                          f"{psycopg.pq.version()})"}
         raw = Raw(conn)
-        u = urlsplit(base)
-        return ops.Target(mem, raw, raw.seed_doomed,
-                          f"{u.hostname}:{u.port}, schema {SCHEMA}", info, undo.close)
+        return ops.Target(mem, raw, raw.seed_doomed, where(SCHEMA), info, undo.close)

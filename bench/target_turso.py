@@ -122,27 +122,37 @@ def build_file(n: int) -> ops.Target:
         return ops.Target(mem, raw, raw.seed_doomed, str(path), info, undo.close)
 
 
-def build_network(n: int, scheme: str) -> ops.Target:
+def server(n: int, scheme: str) -> tuple[str, str, dict[str, str], dict[str, str]]:
+    """sqld's URL for ``scheme`` (http, ws), its token, the run's tables there and the
+    server's description; the tables are created and loaded on first use (once per run,
+    shared by the http and ws targets, sync and async)."""
     http, token, ours = servers.turso()
     tables = dict(sqlfiles.DEFAULT_TABLES) if ours else {
         k: f"bench{os.getpid()}_{v}" for k, v in sqlfiles.DEFAULT_TABLES.items()}
     url = http.replace("http://", f"{scheme}://", 1)
+    if (http, n) not in _loaded:
+        if not ours:  # the tests' server: the run's tables go when the run ends
+            atexit.register(drop, http, token, tables)
+        with memstore.connect(f"{http}?authToken={token}", tables=tables) as mem:
+            mem.init_schema()
+        with libsql_client.create_client_sync(http, auth_token=token) as client:
+            load(client, tables, n)
+        with urllib.request.urlopen(f"{http}/version", timeout=10) as resp:
+            version_text = resp.read().decode().strip()
+        _loaded[(http, n)] = {"server": version_text, "driver": driver(),
+                              "tables": json.dumps(tables)}
+    return url, token, tables, _loaded[(http, n)]
+
+
+def build_network(n: int, scheme: str) -> ops.Target:
+    url, token, tables, info = server(n, scheme)
     with ops.Undo() as undo:
         mem = memstore.connect(f"{url}?authToken={token}", tables=tables)
         undo.add(mem.close)
         client = libsql_client.create_client_sync(url, auth_token=token)
         undo.add(client.close)
-        if (http, n) not in _loaded:
-            if not ours:  # the tests' server: the run's tables go when the run ends
-                atexit.register(drop, http, token, tables)
-            mem.init_schema()
-            load(client, tables, n)
-            with urllib.request.urlopen(f"{http}/version", timeout=10) as resp:
-                server = resp.read().decode().strip()
-            _loaded[(http, n)] = {"server": server, "driver": driver(),
-                                  "tables": json.dumps(tables)}
         raw = Raw(client, tables)
-        return ops.Target(mem, raw, raw.seed_doomed, url, _loaded[(http, n)], undo.close)
+        return ops.Target(mem, raw, raw.seed_doomed, url, info, undo.close)
 
 
 def drop(url: str, token: str, tables: dict[str, str]) -> None:

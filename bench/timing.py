@@ -1,11 +1,15 @@
-"""Interleaved timing: memstore and the raw driver, op by op, in rotating rounds."""
+"""Interleaved timing: memstore and the raw driver, op by op, in rotating rounds.
+
+``run`` times blocking calls; ``arun`` times coroutine functions the same way inside the
+running event loop (time.perf_counter around each ``await``), for the async rows."""
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 # Time one side of one op may take per round. A slow op (a scan of the in-process store at
 # a million rows) gets fewer calls per round rather than stretching the run to hours;
@@ -67,6 +71,41 @@ def run(ops: list[Op], rounds: int) -> dict[str, Samples]:
             for side, fn in sides[r % len(sides):] + sides[:r % len(sides)]:
                 samples[op.name][side] += _time(fn, op.setups.get(side, op.setup),
                                                 calls[op.name][side])
+    return samples
+
+
+async def _atime(fn: Callable[[], object], setup: Callable[[], object] | None,
+                 n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        if setup is not None:
+            await cast(Awaitable[object], setup())
+        t = time.perf_counter()
+        await cast(Awaitable[object], fn())
+        out.append(time.perf_counter() - t)
+    return out
+
+
+async def _acalls(op: Op) -> dict[str, int]:
+    calls = {}
+    for side, fn in op.sides():
+        took = (await _atime(fn, op.setups.get(side, op.setup), 1))[0]
+        calls[side] = max(MIN_CALLS, min(op.calls, int(ROUND_BUDGET_S / max(took, 1e-9))))
+    return calls
+
+
+async def arun(ops: list[Op], rounds: int) -> dict[str, Samples]:
+    """``run`` for ops whose sides (and set-ups) are coroutine functions: the same warm-up,
+    budget and rotation, every call awaited in the running loop."""
+    ops = [op for op in ops if op.sides()]
+    samples: dict[str, Samples] = {op.name: {side: [] for side, _ in op.sides()} for op in ops}
+    calls = {op.name: await _acalls(op) for op in ops}
+    for r in range(rounds):
+        for op in ops[r % len(ops):] + ops[:r % len(ops)]:
+            sides = op.sides()
+            for side, fn in sides[r % len(sides):] + sides[:r % len(sides)]:
+                samples[op.name][side] += await _atime(fn, op.setups.get(side, op.setup),
+                                                       calls[op.name][side])
     return samples
 
 
