@@ -59,7 +59,64 @@ def _parser() -> argparse.ArgumentParser:
     who = w.add_mutually_exclusive_group(required=True)
     who.add_argument("--chat", help="the chat-scope working memory of this chat")
     who.add_argument("--user", help="the user-scope working memory of this user")
+    _transfer_parsers(sub)
     return p
+
+
+def _transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    e = sub.add_parser("export", help="write chats, messages and working memory as JSON Lines")
+    e.add_argument("url", metavar="URL", help="the database to read")
+    which = e.add_mutually_exclusive_group()
+    which.add_argument("--user", help="one user's data: their chats, their messages in other "
+                       "chats, their and their chats' working memory")
+    which.add_argument("--chat", help="one chat and its working memory")
+    e.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    i = sub.add_parser("import", help="import a memstore JSON Lines file (idempotent per chat)")
+    i.add_argument("url", metavar="URL", help="the database to write (tables are created)")
+    i.add_argument("file", metavar="FILE", help="the file export wrote; - for stdin")
+    i.add_argument("--check", action="store_true",
+                   help="read and check the whole file, write nothing")
+    c = sub.add_parser("copy", help="copy everything (or one user) from one database to "
+                       "another; re-run to finish an interrupted copy")
+    c.add_argument("src", metavar="SRC_URL", help="the database to read")
+    c.add_argument("dst", metavar="DST_URL", help="the database to write (tables are created)")
+    c.add_argument("--user", help="only this user's data, as export --user takes it")
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    from . import transfer
+
+    if args.command == "export":
+        if (path := missing_sqlite_file(args.url)) is not None:
+            print(f"memstore: no SQLite database at {path}", file=sys.stderr)
+            return 1
+        with connect(args.url) as mem:
+            if args.output:
+                with open(args.output, "wb") as out:
+                    stats = transfer.export(mem, out, user_id=args.user, chat_id=args.chat)
+            else:
+                stats = transfer.export(mem, sys.stdout.buffer, user_id=args.user,
+                                        chat_id=args.chat)
+        print(f"memstore: {stats.summary('exported')}", file=sys.stderr)
+        return 0
+    if args.command == "import":
+        if args.file == "-":
+            stats = transfer.import_(args.url, sys.stdin.buffer, check_only=args.check)
+        else:
+            with open(args.file, "rb") as stream:
+                stats = transfer.import_(args.url, stream, check_only=args.check)
+        print(f"memstore: {stats.summary('checked' if args.check else 'imported')}")
+        return 0
+    if (path := missing_sqlite_file(args.src)) is not None:
+        print(f"memstore: no SQLite database at {path}", file=sys.stderr)
+        return 1
+    display = transfer.ProgressDisplay(sys.stdout, label="copied")
+    try:
+        stats = transfer.copy(args.src, args.dst, user_id=args.user, progress=display)
+    finally:
+        display.close()
+    print(f"memstore: {stats.summary('copied')}")
+    return 0
 
 
 def missing_sqlite_file(url: str) -> str | None:
@@ -91,6 +148,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "schema":
         sys.stdout.write(sqlfiles.schema_text(DIALECT_ALIASES.get(args.dialect, args.dialect)))
         return 0
+    if args.command in ("export", "import", "copy"):
+        try:
+            return _transfer(args)
+        except MemstoreError as exc:
+            print(f"memstore: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"memstore: {exc}", file=sys.stderr)
+            return 1
     url = args.url or os.environ.get("MEMSTORE_URL") or DEFAULT_URL
     if args.command != "init" and (path := missing_sqlite_file(url)) is not None:
         print(f"memstore: no SQLite database at {path} ({Path(path).absolute()}); check the "
