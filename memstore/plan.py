@@ -126,33 +126,36 @@ def _attempt(unit: Unit, execute: Callable[[Unit], list[Any]], retry: Retry) -> 
 
 
 async def arun(plan: Plan[T], execute: Callable[[Unit], Awaitable[list[Any]]],
-               retry: Retry = NO_RETRY) -> T:
+               retry: Retry = NO_RETRY, *, shield: bool = True) -> T:
     """Drive ``plan`` with an awaitable ``execute``.
 
-    A unit that was started runs to its end even if the calling task is cancelled: a
-    write is then committed or rolled back as a whole, the connection stays usable, and
-    ``CancelledError`` is raised once the unit is over (what the OpenAI Agents SDK asks of
-    a session). Nothing after that unit runs."""
+    A task cancelled during a unit gets ``CancelledError`` only once the unit's outcome
+    is settled: a write committed or rolled back as a whole, the connection usable (what
+    the OpenAI Agents SDK asks of a session); nothing after that unit runs. ``shield``:
+    run each unit in a task of its own that the cancellation cannot reach (two more loop
+    iterations a call). A runner that settles the outcome itself when cancelled (psycopg
+    cancels the statement in the server, waits for that, and memstore rolls back; the
+    thread runner waits for its thread) passes False."""
     try:
         unit = next(plan)
         while True:
-            unit = plan.send(await _aattempt(unit, execute, retry))
+            unit = plan.send(await _aattempt(unit, execute, retry, shield))
     except StopIteration as finished:
         return finished.value  # type: ignore[no-any-return]
 
 
 async def _aattempt(unit: Unit, execute: Callable[[Unit], Awaitable[list[Any]]],
-                    retry: Retry) -> list[Any]:
+                    retry: Retry, shield: bool) -> list[Any]:
     for pause in retry.pauses():
         try:
-            return await _uncancellable(execute(unit))
+            return await (_uncancellable(execute(unit)) if shield else execute(unit))
         except ConflictError as exc:
             if not _retryable(exc):
                 raise
             log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, exc)
             await asyncio.sleep(pause)  # a cancel here leaves nothing half-written
     try:
-        return await _uncancellable(execute(unit))
+        return await (_uncancellable(execute(unit)) if shield else execute(unit))
     except ConflictError as exc:
         if retry.attempts > 1 and _retryable(exc):
             raise _exhausted(exc, retry.attempts) from exc

@@ -467,6 +467,8 @@ class AsyncMemory(Operations):
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
                          retries=retries)
         self._runner = runner
+        # see plan.arun: a runner that settles a cancelled unit itself needs no shield
+        self._shield = not getattr(runner, "settles_cancelled_units", False)
 
     @property
     def adapter(self) -> Any:
@@ -475,7 +477,7 @@ class AsyncMemory(Operations):
 
     async def _run(self, plan: Plan[T]) -> T:
         self._check_open()
-        return await arun(plan, self._runner.execute, self._retry)
+        return await arun(plan, self._runner.execute, self._retry, shield=self._shield)
 
     # -- schema ------------------------------------------------------------------
 

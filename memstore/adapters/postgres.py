@@ -633,6 +633,11 @@ class AsyncPostgresRunner:
     ``await`` (the same ``bracket()`` rule, the same tx.sql statements)."""
 
     implicit_begin = True
+    # A task cancelled mid-unit: psycopg cancels the statement in the server and waits
+    # for that (AsyncConnection.wait), then transaction() rolls memstore's own transaction
+    # back, or the single statement was atomic anyway; the outcome is settled before
+    # CancelledError leaves, so plan.arun needs no shield task (two loop iterations less).
+    settles_cancelled_units = True
 
     def __init__(self, dialect: SqlDialect, source: _AsyncSource) -> None:
         self.dialect = dialect

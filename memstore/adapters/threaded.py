@@ -24,11 +24,16 @@ from typing import Any
 from ..plan import Unit
 from .base import Runner
 
-_Job = tuple[Callable[[], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"] | None
+_Job = tuple[Callable[[], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]",
+             threading.Event] | None
 
 
 class ThreadedRunner:
     """Runs a blocking runner's units on a dedicated thread, from any event loop."""
+
+    # A task cancelled while its unit runs on the thread waits for the unit's outcome
+    # here (see _call), so plan.arun needs no shield task.
+    settles_cancelled_units = True
 
     def __init__(self, sync: Runner, *, name: str) -> None:
         self.sync = sync
@@ -39,11 +44,12 @@ class ThreadedRunner:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
-            call, loop, future = job
+            call, loop, future, over = job
             try:
                 result, error = call(), None
             except BaseException as exc:  # handed to the awaiting task, whatever it is
                 result, error = None, exc
+            over.set()
             # RuntimeError: the loop closed meanwhile, nobody is waiting for this outcome
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, future, result, error)
@@ -51,8 +57,16 @@ class ThreadedRunner:
     async def _call(self, call: Callable[[], Any]) -> Any:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._jobs.put((call, loop, future))
-        return await future
+        over = threading.Event()
+        self._jobs.put((call, loop, future, over))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # The unit goes on on the thread: its outcome first, then the cancellation
+            # (a write is then committed or rolled back whole). Rare: a poll is enough.
+            while not over.is_set():
+                await asyncio.sleep(0.001)
+            raise
 
     async def execute(self, unit: Unit) -> list[Any]:
         return await self._call(lambda: self.sync.execute(unit))  # type: ignore[no-any-return]
