@@ -1003,3 +1003,38 @@ def test_a_read_only_server_is_node_not_ready(ready: Scratch) -> None:
     with memstore.connect(ready.url("-c default_transaction_read_only=on")) as mem, \
             pytest.raises(memstore.NodeNotReadyError):
         mem.save_message("c", "user", "a")
+
+
+def test_100_tasks_x_100_saves_over_an_async_pool(ready: Scratch) -> None:
+    """The async reliability figure over an AsyncConnectionPool (tests/test_async.py has it
+    over one connection, on every backend): 10,000/10,000, each task's order kept,
+    message_count 10,000, 0 errors."""
+    tasks, each = 100, 100
+
+    async def main() -> None:
+        async with AsyncConnectionPool(ready.url(), min_size=4, max_size=8, timeout=60,
+                                       open=False) as pool:
+            mem = await memstore.connect_async(pool)
+            errors: list[BaseException] = []
+
+            async def writer(t: int) -> None:
+                for i in range(each):
+                    try:
+                        await mem.save_message("c", "user", f"{t}:{i}")
+                    except Exception as exc:  # counted: the figure is the point
+                        errors.append(exc)
+
+            await asyncio.gather(*(writer(t) for t in range(tasks)))
+            stored = await mem.get_messages("c", limit=None)
+            chat = await mem.get_chat("c")
+            await mem.aclose()
+        assert errors == []
+        assert len(stored) == tasks * each
+        assert chat is not None and chat.message_count == tasks * each
+        seen: dict[int, list[int]] = {}
+        for m in sorted(stored, key=lambda m: m.id):
+            t, i = map(int, m.content.split(":"))
+            seen.setdefault(t, []).append(i)
+        assert len(seen) == tasks and all(v == list(range(each)) for v in seen.values())
+
+    asyncio.run(main())
