@@ -953,7 +953,8 @@ def attempts(ready: Scratch) -> int:
 
 
 def test_a_serialization_failure_is_retried_in_memstores_own_transaction(
-        ready: Scratch) -> None:
+        ready: Scratch, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="memstore")
     ready.rows(FAIL_ONCE.format(failures=1))
     with memstore.connect(ready.url()) as mem:
         saved = mem.save_messages("c", [{"role": "user", "content": "a"},
@@ -962,6 +963,9 @@ def test_a_serialization_failure_is_retried_in_memstores_own_transaction(
         assert [m.id for m in saved] == [m.id for m in mem.get_messages("c")]
         assert mem.get_chat("c").message_count == 2  # type: ignore[union-attr]
     assert attempts(ready) == 2  # failed once, then committed
+    # the operator sees the retry, never the content
+    retried = [r.getMessage() for r in caplog.records if r.name == "memstore"]
+    assert len(retried) == 1 and "retrying" in retried[0] and "forced conflict" in retried[0]
 
 
 def test_a_serialization_failure_inside_the_callers_transaction_is_not_retried(

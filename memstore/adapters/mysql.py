@@ -57,6 +57,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -87,6 +88,7 @@ from .sqlite import EXPECTED_COLUMNS
 from .threaded import ThreadedRunner
 
 DIALECT = "mysql"
+log = logging.getLogger("memstore")
 P = ParamSpec("P")
 T = TypeVar("T")
 UTC = timezone.utc
@@ -608,6 +610,7 @@ class MysqlRunner(DbapiRunner):
             if self.owned and not conn.open:
                 if self._closed:  # a call that waited for the lock while close() ran
                     raise ClosedError()
+                log.warning("memstore: the MySQL connection was lost; reconnecting")
                 conn.connect()  # init_command sets memstore's session again
                 self.dialect.connection_changed()
             if not self.owned:

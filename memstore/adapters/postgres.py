@@ -328,6 +328,7 @@ class _OwnConnection:
                 # server restart. (If it is lost during a call, that call fails with
                 # BackendError and the next one reconnects.)
                 if self._conn is not None:
+                    log.warning("memstore: the PostgreSQL connection was lost; reconnecting")
                     self._conn.close()
                 self._conn = None
                 self._conn = self._connect()
@@ -532,6 +533,7 @@ class _AsyncOwnConnection:
             if self._conn is None or _lost_while_idle(self._conn) or self._fatal.seen:
                 # Replaced, as the blocking side does (see _OwnConnection.borrow).
                 if self._conn is not None:
+                    log.warning("memstore: the PostgreSQL connection was lost; reconnecting")
                     await self._conn.close()
                 self._conn = None
                 self._conn = await self._connect()

@@ -350,10 +350,18 @@ def _busy_wait(call: Callable[[], T]) -> T:
         try:
             return call()
         except Exception as exc:
-            if not _is_busy(exc) or time.monotonic() > deadline:
+            if not _is_busy(exc):
+                raise
+            if time.monotonic() > deadline:
+                _log_busy_give_up()
                 raise
         time.sleep(random.uniform(0, pause))
         pause = min(pause * 2, 0.1)
+
+
+def _log_busy_give_up() -> None:
+    log.warning("memstore: gave up after %g s of SQLITE_BUSY from libSQL (another "
+                "connection held the write lock)", BUSY_TIMEOUT)
 
 
 async def _abusy_wait(call: Callable[[], Awaitable[T]]) -> T:
@@ -364,7 +372,10 @@ async def _abusy_wait(call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await call()
         except Exception as exc:
-            if not _is_busy(exc) or time.monotonic() > deadline:
+            if not _is_busy(exc):
+                raise
+            if time.monotonic() > deadline:
+                _log_busy_give_up()
                 raise
         await asyncio.sleep(random.uniform(0, pause))
         pause = min(pause * 2, 0.1)
