@@ -190,3 +190,36 @@ def test_savepoints_do_not_collide_with_the_callers(tmp_path: Any) -> None:
     conn.execute("COMMIT")
     assert mem.get_messages("c") == []
     conn.close()
+
+
+def test_a_read_only_sqlite_file_names_the_file(tmp_path: Path) -> None:
+    """A write to a file this process may not write: the error names the file and says
+    what to check (SQLite's "attempt to write a readonly database" names neither)."""
+    import os
+
+    db = tmp_path / "ro.db"
+    with memstore.connect(f"sqlite:///{db}") as mem:
+        mem.init_schema()
+    url = f"sqlite:///{db}"
+    os.chmod(db, 0o444)
+    try:
+        mem = memstore.connect(url)
+        try:
+            if os.geteuid() == 0:  # root writes read-only files; use SQLite's own switch
+                mem.adapter.conn.execute("PRAGMA query_only=ON")
+            with pytest.raises(memstore.BackendError) as info:
+                mem.save_message("c", "user", "x")
+            assert "ro.db" in str(info.value)
+        finally:
+            mem.close()
+    finally:
+        os.chmod(db, 0o644)
+
+
+@pytest.mark.parametrize(("url", "hint"), [
+    ("agent.db", "sqlite:///agent.db"), ("sqlite//x.db", "sqlite:///x.db"),
+    (":memory:", "sqlite://")])
+def test_a_mistyped_url_gets_a_did_you_mean(url: str, hint: str) -> None:
+    with pytest.raises(memstore.ValidationError) as info:
+        memstore.connect(url)
+    assert info.value.field == "url" and hint in str(info.value)

@@ -134,7 +134,8 @@ class SqliteRunner(DbapiRunner):
             if conn is not None:
                 conn.close()  # a failed open leaves no connection behind
             raise open_error(exc, path) from exc
-        return cls(dialect, conn, owned=True)
+        return cls(dialect, conn, owned=True,
+                   mapper=lambda exc: with_path(map_error(exc, dialect.dialect), exc, path))
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
@@ -162,6 +163,17 @@ class SqliteRunner(DbapiRunner):
         if self.owned:
             with self._lock:
                 self.conn.close()
+
+
+def with_path(err: MemstoreError, exc: BaseException, path: str) -> MemstoreError:
+    """A file-level error of memstore's own connection, with the file and what to do
+    (SQLite's message names neither)."""
+    text = str(exc)
+    if isinstance(err, BackendError) and ("readonly" in text or "unable to open" in text):
+        return BackendError(f"{text} ({path!r}): this process cannot write the file or its "
+                            "folder (WAL mode also writes -wal and -shm files beside it)",
+                            dialect=err.dialect)
+    return err
 
 
 def open_error(exc: sqlite3.Error, path: str) -> MemstoreError:

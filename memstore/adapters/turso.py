@@ -24,7 +24,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import math
 import os
 import random
 import sys
@@ -35,6 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from .. import validate
 from ..errors import BackendError, MemstoreError, ValidationError
 from ..plan import Stmt, Unit
 from . import libsql as libsql_driver
@@ -192,7 +192,7 @@ class _Target(NamedTuple):
             elif key == "tls" and value in ("0", "1"):
                 query.append(f"tls={value}")
             elif key == "timeout":
-                timeout = _seconds(value)
+                timeout = validate.seconds("url", value, what="timeout")
             else:  # the key only: a value could be a secret in the wrong place
                 raise ValidationError("url", f"unknown libSQL URL option {key!r}; "
                                       "use authToken, timeout=SECONDS, or tls=0|1")
@@ -204,16 +204,6 @@ class _Target(NamedTuple):
         where = url.split("?", 1)[0]
         bare = f"{where}?{'&'.join(query)}" if query else where
         return cls(scheme, bare, where, token, timeout)
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds < math.inf:
-        raise ValidationError("url", f"timeout must be a positive number of seconds; got {value!r}")
-    return seconds
 
 
 def _ping(dialect: SqlDialect) -> Unit:
