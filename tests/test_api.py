@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -217,3 +218,37 @@ def test_max_content_bytes_is_set_at_connect(backend: Backend) -> None:
     with pytest.raises(memstore.ValidationError) as info:
         small.update_working_memory(scope="user", user_id="u", content="é" * 6)
     assert info.value.field == "content"
+
+
+def test_title_search_reads_only_as_far_as_its_matches(backend: Backend) -> None:
+    """A search for one chat whose first candidate matches reads one keyset page (200
+    rows), not every candidate (a client-side cursor received them all first); one that
+    matches late reads page after page, in list order."""
+    from memstore.adapters.sqlbase import SEARCH_PAGE
+    from memstore.plan import Unit, run
+
+    mem = backend.open(None)
+    try:
+        t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        for i in range(1000):  # c0999 updated last: the first in list order
+            mem.save_chat(f"c{i:04}", title="late one" if i == 0 else f"title {i}",
+                          created_at=t0, updated_at=t0 + timedelta(seconds=i))
+        units: list[Unit] = []
+
+        def counted(unit: Unit) -> list[Any]:
+            units.append(unit)
+            return mem.adapter.execute(unit)  # type: ignore[no-any-return]
+
+        # the newest chat (updated last) is the first candidate
+        found = run(mem._get_chats(None, "title 999", 1), counted)
+        assert [c.chat_id for c in found] == ["c0999"]
+        if backend.name != "memory":  # memory:// scans its dict, no statement at all
+            assert len(units) == 1
+            assert units[0].stmts[0].params["limit"] == SEARCH_PAGE
+        units.clear()
+        found = run(mem._get_chats(None, "late", 1), counted)  # the oldest: the last page
+        assert [c.chat_id for c in found] == ["c0000"]
+        if backend.name != "memory":
+            assert len(units) == -(-1000 // SEARCH_PAGE)
+    finally:
+        mem.close()
