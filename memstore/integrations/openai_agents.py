@@ -31,6 +31,7 @@ from ..models import MessageItem, Role, Scope
 from ..store import AsyncMemory
 from . import codec
 from . import working_memory as wm
+from .titles import TITLE_INSTRUCTIONS, TITLE_MAX_LENGTH, generate_title
 
 if TYPE_CHECKING:
     from agents.items import TResponseInputItem
@@ -38,14 +39,22 @@ if TYPE_CHECKING:
 FRAMEWORK = "openai-agents"
 MAX_BATCH = 10_000  # memstore's largest batch per save_messages call
 
-__all__ = ["FRAMEWORK", "MemstoreSession", "item_role", "item_text", "user_id_from_context",
+
+
+__all__ = ["FRAMEWORK", "TITLE_INSTRUCTIONS", "TITLE_MAX_LENGTH", "MemstoreSession",
+           "generate_title", "item_role", "item_text", "user_id_from_context",
            "working_memory_instructions", "working_memory_tool"]
 
 
 def item_role(item: Mapping[str, Any]) -> Role:
     """The row role of an item (FRAMEWORKS.md §2): user-authored → ``user``; system and
     developer messages → ``system``; everything the model produced or that answers a model
-    call (assistant text, tool calls and outputs, reasoning, ...) → ``assistant``."""
+    call (assistant text, tool calls and outputs, reasoning, ...) → ``assistant``. Only
+    message items go by their ``role``: an item of another type that has one
+    (``additional_tools``, role ``developer``) is a hidden ``assistant`` row, as TS turns a
+    ``system`` row with no parts into an empty system message."""
+    if item.get("type", "message") != "message":
+        return "assistant"
     role = item.get("role")
     if role == "user":
         return "user"
@@ -313,3 +322,5 @@ def working_memory_instructions(
         return f"{instructions}\n\n{wm.working_memory_instructions(template)}{block}"
 
     return build
+
+

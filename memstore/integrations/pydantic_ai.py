@@ -49,12 +49,14 @@ from ..models import Message, MessageItem, Role, Scope
 from ..store import AsyncMemory, Memory
 from . import codec
 from . import working_memory as wm
+from .titles import TITLE_INSTRUCTIONS, TITLE_MAX_LENGTH, generate_title
 
 FRAMEWORK = "pydantic-ai"
 
-__all__ = ["FRAMEWORK", "decode_rows", "encode_message", "load_messages", "load_messages_sync",
-           "message_role", "message_text", "save_messages", "save_messages_sync",
-           "working_memory_tool"]
+
+__all__ = ["FRAMEWORK", "TITLE_INSTRUCTIONS", "TITLE_MAX_LENGTH", "decode_rows", "encode_message",
+           "generate_title", "load_messages", "load_messages_sync", "message_role",
+           "message_text", "save_messages", "save_messages_sync", "working_memory_tool"]
 
 
 def message_role(message: ModelMessage) -> Role:
@@ -199,3 +201,5 @@ def working_memory_tool(mem: AsyncMemory, *, scope: Scope = "chat",
                                      f"    content: {wm.CONTENT_DESCRIPTION}\n")
     return Tool(update_working_memory, takes_ctx=True, name=wm.TOOL_NAME,
                 description=wm.TOOL_DESCRIPTION)
+
+

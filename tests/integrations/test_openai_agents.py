@@ -130,6 +130,104 @@ async def test_every_item_kind_round_trips_exactly(store_backend: Databases) -> 
     assert await session.pop_item() == items[-1]
 
 
+# Items of the TResponseInputItem types the SDK's tests never write as a literal (so
+# sdk_items.json has none), shaped as their TypedDicts declare them.
+CONSTRUCTED: list[dict[str, Any]] = [
+    {"type": "additional_tools", "role": "developer", "id": "at_1",
+     "tools": [{"type": "function", "name": "lookup", "parameters": {"type": "object"},
+                "strict": True, "description": "Look up."}]},
+    {"type": "configuration_update", "id": "cu_1", "reasoning": {"effort": "low"},
+     "text": {"format": {"type": "text"}}},
+    {"type": "compaction_trigger", "id": "ct_1"},
+    {"id": "ig_2", "type": "image_generation_call", "status": "completed", "result": "aGk="},
+    {"id": "ci_2", "type": "code_interpreter_call", "status": "completed", "code": "1+1",
+     "container_id": "cntr", "outputs": [{"type": "logs", "logs": "2"}]},
+    {"type": "item_reference", "id": "msg_0"},
+]
+
+
+def _sdk_items() -> list[dict[str, Any]]:
+    """The items in sdk_items.json (extract_sdk_items.py), then :data:`CONSTRUCTED`."""
+    data = json.loads((Path(__file__).with_name("sdk_items.json")).read_text())
+    return [entry["item"] for entry in data["items"]] + CONSTRUCTED
+
+
+def _union_members() -> list[tuple[str, set[str], set[str], set[str]]]:
+    """(name, required keys, all keys, type literals) of each TResponseInputItem member."""
+    import typing
+
+    import typing_extensions as te
+    from openai.types.responses.response_input_item_param import ResponseInputItemParam
+
+    members = []
+    for cls in typing.get_args(ResponseInputItemParam):
+        hints = te.get_type_hints(cls, include_extras=True)
+        required = {k for k, v in hints.items() if te.get_origin(v) is te.Required}
+        literals: set[str] = set()
+        pending = [te.get_type_hints(cls).get("type")]
+        while pending:  # Literal["x"], or Optional[Literal["x"]] (item_reference)
+            for arg in typing.get_args(pending.pop()):
+                if isinstance(arg, str):
+                    literals.add(arg)
+                else:
+                    pending.append(arg)
+        members.append((cls.__name__, required, set(hints), literals))
+    return members
+
+
+def _member_of(item: dict[str, Any], member: tuple[str, set[str], set[str], set[str]]) -> bool:
+    """Whether ``item`` has exactly the shape of the TypedDict ``member`` (its type, all
+    its required keys, no key it does not declare)."""
+    _, required, keys, literals = member
+    kind = item.get("type")
+    if (kind is None and "type" in required) or (kind is not None and kind not in literals):
+        return False
+    return required <= set(item) <= keys
+
+
+def test_the_items_cover_every_type_of_the_tresponseinputitem_union() -> None:
+    items = _sdk_items()
+    members = _union_members()
+    assert len(members) == 33  # openai 2.x as pinned with openai-agents 0.24.0
+    missing = [m[0] for m in members if not any(_member_of(i, m) for i in items)]
+    assert missing == []
+    assert len(items) > 1000  # the SDK's own, not only ours
+
+
+@pytest.mark.asyncio
+async def test_every_item_of_the_sdk_tests_round_trips_exactly(store_backend: Databases) -> None:
+    """add_items → get_items gives back each of the 1,100+ items of the SDK's tests (every
+    TResponseInputItem type) with the same ``json.dumps(sort_keys=True)``; pop_item too,
+    for one item of each type."""
+    mem = await store_backend.open()
+    items = cast(list[TResponseInputItem], _sdk_items())
+    session = MemstoreSession("sdk-items", mem)
+    await session.add_items(items)
+    got = await session.get_items()
+    assert _dumps(got) == _dumps(items)
+    assert got == items
+    assert _dumps(await session.get_items(limit=7)) == _dumps(items[-7:])
+
+    # The rows a TS app reads: only message items go by their role; every other item,
+    # with a role or not (additional_tools has role "developer"), is a hidden assistant row.
+    rows = await mem.get_messages("sdk-items", limit=None)
+    for item, row in zip(items, rows, strict=True):
+        ui = json.loads(row.content)
+        if item.get("type", "message") != "message":
+            assert (row.role, ui["parts"]) == ("assistant", []), item
+
+    # pop_item, newest first, for one item of each member type (and every message shape).
+    members = _union_members()
+    one_each = [next(i for i in items if _member_of(cast(dict[str, Any], i), m))
+                for m in members]
+    popping = MemstoreSession("sdk-pop", mem)
+    await popping.add_items(one_each)
+    popped = [await popping.pop_item() for _ in one_each]
+    assert _dumps(popped) == _dumps(list(reversed(one_each)))
+    assert await popping.pop_item() is None
+    assert await popping.get_items() == []
+
+
 @pytest.mark.asyncio
 async def test_rows_are_ui_messages_a_ts_app_reads(store_backend: Databases) -> None:
     mem = await store_backend.open()
@@ -251,3 +349,57 @@ def test_session_satisfies_the_protocol() -> None:
     session = MemstoreSession("p", "memory://")
     assert isinstance(session, Session)
     assert _session_accepts_wrapper(session)  # the runner passes it the run context
+
+
+@pytest.mark.asyncio
+async def test_cancelled_add_items_stores_all_or_nothing(store_backend: Databases) -> None:
+    """add_items of 5,000 items cancelled part way (at several points of its measured
+    duration, so some land inside the write): the chat has 0 or 5,000 more items once
+    the cancelled call returns, still so a moment later (a cancelled caller waits for the
+    write's outcome, as the SDK's own sessions do), and the session keeps working."""
+    import asyncio
+    import time
+
+    mem = await store_backend.open()
+    session = MemstoreSession("cancel", mem)
+    items = cast(list[TResponseInputItem], [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}"}
+        for i in range(5000)])
+
+    started = time.perf_counter()
+    await session.add_items(items)
+    duration = time.perf_counter() - started
+    await session.clear_session()
+
+    outcomes = []
+    for fraction in (None, 0.0, 0.1, 0.3, 0.5, 0.7, 0.9):
+        before = await mem.count_messages("cancel")
+        task = asyncio.ensure_future(session.add_items(items))
+        if fraction is not None:  # None: cancelled before it starts
+            await asyncio.sleep(duration * fraction)
+        task.cancel()
+        try:
+            await task
+            outcome = "done"
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+        added = await mem.count_messages("cancel") - before
+        assert added in (0, 5000), (fraction, outcome, added)
+        if outcome == "done":
+            assert added == 5000
+        await asyncio.sleep(0.05)
+        assert await mem.count_messages("cancel") - before == added  # nothing lands later
+        outcomes.append((fraction, outcome, added))
+
+        # The session works after it: write, read, pop.
+        await session.add_items([{"role": "user", "content": f"after {fraction}"}])
+        assert await session.get_items(limit=1) == [
+            {"role": "user", "content": f"after {fraction}"}]
+        assert await session.pop_item() == {"role": "user", "content": f"after {fraction}"}
+        if added:
+            assert (await session.get_items(limit=1))[0] == items[-1]
+    assert outcomes[0] == (None, "cancelled", 0)
+    # Some cancellations landed while the write was under way (not all after it ended).
+    assert any(o[1] == "cancelled" for o in outcomes[1:]), outcomes
+    got = await session.get_items()
+    assert len(got) % 5000 == 0 and got == items * (len(got) // 5000)
