@@ -4,7 +4,8 @@ SERVICES_DIR ?= /tmp/memstore-services
 # Extra pytest arguments for `make test`, e.g. PYTEST_ARGS='-x -q tests/test_api.py'.
 PYTEST_ARGS ?=
 
-.PHONY: install test check lint types services services-stop bench bench-peers clean
+.PHONY: install test check lint types services services-stop services-cluster \
+	services-cluster-stop bench bench-peers clean
 
 install:
 	python3 -m venv .venv
@@ -38,6 +39,21 @@ services:
 services-stop:
 	bash .ci/services.sh stop '$(SERVICES_DIR)'
 	bash .ci/turso-server.sh stop '$(SERVICES_DIR)-turso'
+
+# The distributed engines for tests/test_distributed.py: a 3-node MariaDB Galera cluster
+# and an sqld primary + replica, on 127.0.0.1, up until `make services-cluster-stop`.
+# Prints `export` lines; pytest needs them in its environment (`make test` does not read
+# these files: source them first).
+services-cluster:
+	@bash .ci/galera.sh start '$(SERVICES_DIR)-galera' >/dev/null
+	@bash .ci/sqld-replica.sh start '$(SERVICES_DIR)-sqld-replica' >/dev/null
+	@echo "# distributed test servers running; for pytest in your shell, paste these lines or run"
+	@echo "#   . $(SERVICES_DIR)-galera/env; . $(SERVICES_DIR)-sqld-replica/env"
+	@cat '$(SERVICES_DIR)-galera/env' '$(SERVICES_DIR)-sqld-replica/env'
+
+services-cluster-stop:
+	bash .ci/galera.sh stop '$(SERVICES_DIR)-galera'
+	bash .ci/sqld-replica.sh stop '$(SERVICES_DIR)-sqld-replica'
 
 # ROWS=1000000 for the full run. Uses the servers in $$MEMSTORE_TEST_*_URL when set, else
 # starts its own with .ci/services.sh and .ci/turso-server.sh (stopped at the end).
