@@ -22,6 +22,11 @@ DEFAULT_TABLES: dict[str, str] = {
     "working_memory": "working_memory",
     "messages": "conversation_messages",
     "chats": "chat_sessions",
+    # memstore's own, beside the TS package's tables (which never read it): the ARCHIVED
+    # mark of a message (LlamaIndex's AsyncDBChatStore); no row means ACTIVE. With a
+    # custom ``messages`` name and no ``status`` name given, its name is derived from the
+    # messages table (``status_table_name``), so two table sets never share it.
+    "status": "memstore_message_status",
 }
 # Index names of the TS package's schema, per table key. With custom table names the
 # indexes get names derived from the table, so two table sets can share one database.
@@ -29,6 +34,7 @@ DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
     "working_memory": ("idx_working_memory_scope",),
     "messages": ("idx_messages_chat", "idx_messages_chat_order"),
     "chats": ("idx_chats_user",),
+    "status": (),  # its primary key (chat_id, message_id) is all it needs
 }
 
 # The dialect folders under sql/. Only these names are joined into a path.
@@ -106,10 +112,12 @@ def resolve_tables(tables: Mapping[str, str] | None) -> dict[str, str]:
                 f"tables.{key}", f"{name!r} is a reserved word in SQL (on at least one of "
                 "SQLite, PostgreSQL, MySQL, MariaDB); choose another name")
         resolved[key] = name
+    if "status" not in (tables or {}) and resolved["messages"] != DEFAULT_TABLES["messages"]:
+        resolved["status"] = status_table_name(resolved["messages"])
     # Unquoted names are case-insensitive in SQLite and PostgreSQL: "Msgs" is "msgs".
     lowered = {name.lower() for name in resolved.values()}
     if len(lowered) != len(resolved):
-        raise ValidationError("tables", "the three tables must have different names "
+        raise ValidationError("tables", "the tables must have different names "
                               "(ignoring case)")
     # Tables and indexes share one namespace in SQLite and PostgreSQL.
     indexes = {index.lower() for index in index_names(resolved)}
@@ -135,6 +143,18 @@ def index_name(table: str, default_index: str) -> str:
     digest = hashlib.sha256(table.lower().encode("ascii")).hexdigest()[:8]
     keep = MAX_IDENT - len(f"idx__{digest}_{suffix}")
     return f"idx_{table[:keep]}_{digest}_{suffix}"
+
+
+def status_table_name(messages: str) -> str:
+    """The status table of a custom-named messages table: ``<messages>_status``, or, when
+    that is longer than 63 characters, ``<start of messages>_<8 hex of sha256>_status``
+    (as ``index_name`` shortens)."""
+    name = f"{messages}_status"
+    if len(name) <= MAX_IDENT:
+        return name
+    digest = hashlib.sha256(messages.lower().encode("ascii")).hexdigest()[:8]
+    keep = MAX_IDENT - len(f"__{digest}_status") + 1
+    return f"{messages[:keep]}_{digest}_status"
 
 
 def index_names(tables: Mapping[str, str]) -> list[str]:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from . import validate as v
 from .adapters.base import AsyncRunner, Dialect, Runner
@@ -37,6 +37,9 @@ _MS = timedelta(milliseconds=1)
 RETRIES = 3
 
 Clock = Callable[[], datetime]
+# A message's status (memstore's status table, for LlamaIndex's AsyncDBChatStore): every
+# message is "active" until archive_messages makes it "archived".
+MessageStatus = Literal["active", "archived"]
 
 
 def working_memory_id(scope: str, chat_id: str | None, user_id: str | None) -> tuple[str, str]:
@@ -229,8 +232,22 @@ class Operations:
         wanted = v.message_ids("ids", ids)
         return self._dialect.delete_messages(chat_id, wanted) if wanted else done(0)
 
-    def _count_messages(self, chat_id: str) -> Plan[int]:
-        return self._dialect.count_messages(v.ident("chat_id", chat_id))
+    def _count_messages(self, chat_id: str, status: str | None) -> Plan[int]:
+        chat_id = v.ident("chat_id", chat_id)
+        return self._dialect.count_messages(chat_id, v.message_status("status", status))
+
+    def _archive_messages(self, chat_id: str, count: int) -> Plan[list[Message]]:
+        chat_id = v.ident("chat_id", chat_id)
+        return self._dialect.archive_messages(chat_id,
+                                              v.bounded_int("count", count, 1, v.MAX_BATCH))
+
+    def _get_messages_window(self, chat_id: str, status: str | None, limit: int | None,
+                             offset: int) -> Plan[list[Message]]:
+        chat_id = v.ident("chat_id", chat_id)
+        wanted = v.message_status("status", status)
+        read = v.read_limit("limit", limit)
+        skip = v.bounded_int("offset", offset, 0, v.MAX_MESSAGE_COUNT)
+        return self._dialect.messages_window(chat_id, wanted, read, skip)
 
     def _chat_ids(self, user_id: str | None, limit: int) -> Plan[list[str]]:
         user_id = v.optional_ident("user_id", user_id)
@@ -385,10 +402,28 @@ class Memory(Operations):
         alone); message_count goes down accordingly. How many were deleted."""
         return self._run(self._delete_messages(chat_id, ids))
 
-    def count_messages(self, chat_id: str) -> int:
+    def count_messages(self, chat_id: str, *, status: MessageStatus | None = None) -> int:
         """How many messages the chat has (counted, not read from message_count, which a
-        TS app overwrites with its own arithmetic)."""
-        return self._run(self._count_messages(chat_id))
+        TS app overwrites with its own arithmetic); with ``status``, how many are
+        "active" or "archived"."""
+        return self._run(self._count_messages(chat_id, status))
+
+    def archive_messages(self, chat_id: str, count: int) -> list[Message]:
+        """Make the oldest ``count`` (1 to 10,000) active messages of the chat, by
+        (timestamp, id), archived, in one transaction; return them oldest first (fewer
+        when the chat has fewer). Archived messages stay in the chat: ``get_messages``
+        and a TS app still read them; ``get_messages_window``/``count_messages`` tell
+        them apart. Every message is active until archived."""
+        return self._run(self._archive_messages(chat_id, count))
+
+    def get_messages_window(
+        self, chat_id: str, *, status: MessageStatus | None = None,
+        limit: int | None = None, offset: int = 0,
+    ) -> list[Message]:
+        """The chat's messages oldest first by (timestamp, id), skipping the ``offset``
+        oldest, at most ``limit`` (None: all, read in keyset pages); with ``status``,
+        only the "active" or "archived" ones."""
+        return self._run(self._get_messages_window(chat_id, status, limit, offset))
 
     def chat_ids(self, *, user_id: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the chats that have messages (with ``user_id``: messages of that user),
@@ -558,10 +593,28 @@ class AsyncMemory(Operations):
         alone); message_count goes down accordingly. How many were deleted."""
         return await self._run(self._delete_messages(chat_id, ids))
 
-    async def count_messages(self, chat_id: str) -> int:
+    async def count_messages(self, chat_id: str, *, status: MessageStatus | None = None) -> int:
         """How many messages the chat has (counted, not read from message_count, which a
-        TS app overwrites with its own arithmetic)."""
-        return await self._run(self._count_messages(chat_id))
+        TS app overwrites with its own arithmetic); with ``status``, how many are
+        "active" or "archived"."""
+        return await self._run(self._count_messages(chat_id, status))
+
+    async def archive_messages(self, chat_id: str, count: int) -> list[Message]:
+        """Make the oldest ``count`` (1 to 10,000) active messages of the chat, by
+        (timestamp, id), archived, in one transaction; return them oldest first (fewer
+        when the chat has fewer). Archived messages stay in the chat: ``get_messages``
+        and a TS app still read them; ``get_messages_window``/``count_messages`` tell
+        them apart. Every message is active until archived."""
+        return await self._run(self._archive_messages(chat_id, count))
+
+    async def get_messages_window(
+        self, chat_id: str, *, status: MessageStatus | None = None,
+        limit: int | None = None, offset: int = 0,
+    ) -> list[Message]:
+        """The chat's messages oldest first by (timestamp, id), skipping the ``offset``
+        oldest, at most ``limit`` (None: all, read in keyset pages); with ``status``,
+        only the "active" or "archived" ones."""
+        return await self._run(self._get_messages_window(chat_id, status, limit, offset))
 
     async def chat_ids(self, *, user_id: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the chats that have messages (with ``user_id``: messages of that user),

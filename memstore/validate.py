@@ -128,6 +128,19 @@ def content_limit(field: str, value: object) -> int:
     return bounded_int(field, value, 1, HARD_MAX_CONTENT_BYTES)
 
 
+STATUSES: tuple[str, ...] = ("active", "archived")
+
+
+def message_status(field: str, value: object) -> str | None:
+    """None (every message) or one of STATUSES, as a plain str (a str enum such as
+    LlamaIndex's MessageStatus passes by its value)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value in STATUSES:
+        return STATUSES[STATUSES.index(value)]
+    raise ValidationError(field, f"must be None, 'active' or 'archived'; got {value!r}")
+
+
 def read_limit(field: str, value: object) -> int | None:
     """How many messages a read returns: None for all, else at least 1. No upper cap
     beyond the INTEGER range: reads past one page go in keyset pages."""

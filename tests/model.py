@@ -78,6 +78,15 @@ def check_read_limit(value: Any) -> int | None:
     return value
 
 
+def check_status(value: Any) -> str | None:
+    """None (every message), "active" or "archived"."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in ("active", "archived"):
+        raise Expected("status")
+    return str(value)
+
+
 def check_message_id(name: str, value: Any) -> int:
     if type(value) is not int or not 1 <= value <= 2**63 - 1:
         raise Expected(name)
@@ -110,6 +119,9 @@ class Model:
     wm: dict[str, tuple[str, str | None, str | None, str, datetime]] = field(default_factory=dict)
     messages: list[MMsg] = field(default_factory=list)
     chats: dict[str, MChat] = field(default_factory=dict)
+    # Ids of the archived messages (README: every message is active until archived;
+    # deleting a message deletes its status).
+    archived: set[int] = field(default_factory=set)
     next_id: int = 1
     # The last instant given to a message saved without a timestamp: the next such message
     # gets max(now, that + 1 ms), so they are strictly ordered (README, ordering rules).
@@ -221,6 +233,7 @@ class Model:
             return None
         newest = rows[-1]
         self.messages.remove(newest)
+        self._forget_deleted()
         chat = self.chats.get(chat_id)
         if chat is not None:
             chat.message_count = max(chat.message_count - 1, 0)
@@ -230,6 +243,7 @@ class Model:
         check_id("chat_id", chat_id)
         gone = sum(1 for m in self.messages if m.chat_id == chat_id)
         self.messages = [m for m in self.messages if m.chat_id != chat_id]
+        self._forget_deleted()
         if chat_id in self.chats:
             self.chats[chat_id].message_count = 0
         return gone
@@ -242,14 +256,42 @@ class Model:
             check_message_id(f"ids[{i}]", x)
         doomed = [m for m in self.messages if m.chat_id == chat_id and m.id in set(ids)]
         self.messages = [m for m in self.messages if m not in doomed]
+        self._forget_deleted()
         if doomed and chat_id in self.chats:
             chat = self.chats[chat_id]
             chat.message_count = max(chat.message_count - len(doomed), 0)
         return len(doomed)
 
-    def count_messages(self, chat_id: Any) -> int:
+    def _forget_deleted(self) -> None:
+        self.archived &= {m.id for m in self.messages}
+
+    def _status(self, m: MMsg) -> str:
+        return "archived" if m.id in self.archived else "active"
+
+    def count_messages(self, chat_id: Any, status: Any = None) -> int:
         check_id("chat_id", chat_id)
-        return sum(1 for m in self.messages if m.chat_id == chat_id)
+        status = check_status(status)
+        return sum(1 for m in self.messages if m.chat_id == chat_id
+                   and (status is None or self._status(m) == status))
+
+    def archive_messages(self, chat_id: Any, count: Any) -> list[MMsg]:
+        check_id("chat_id", chat_id)
+        if type(count) is not int or not 1 <= count <= 10_000:
+            raise Expected("count")
+        picked = [m for m in self._chat_order(chat_id) if m.id not in self.archived][:count]
+        self.archived |= {m.id for m in picked}
+        return picked
+
+    def get_messages_window(self, chat_id: Any, status: Any, limit: Any,
+                            offset: Any) -> list[MMsg]:
+        check_id("chat_id", chat_id)
+        status = check_status(status)
+        limit = check_read_limit(limit)
+        if type(offset) is not int or not 0 <= offset <= 2**31 - 1:
+            raise Expected("offset")
+        rows = [m for m in self._chat_order(chat_id)
+                if status is None or self._status(m) == status]
+        return rows[offset:] if limit is None else rows[offset:offset + limit]
 
     def chat_ids(self, user_id: Any, limit: Any) -> list[str]:
         check_id("user_id", user_id, optional=True)
@@ -313,6 +355,7 @@ class Model:
         check_id("chat_id", chat_id)
         had_messages = any(m.chat_id == chat_id for m in self.messages)
         self.messages = [m for m in self.messages if m.chat_id != chat_id]
+        self._forget_deleted()
         self.wm.pop(f"chat:{chat_id}", None)
         return self.chats.pop(chat_id, None) is not None or had_messages
 
@@ -324,6 +367,7 @@ class Model:
                 self.chats[m.chat_id].message_count -= 1
         self.messages = [m for m in self.messages
                          if m.chat_id not in own and m.user_id != user_id]
+        self._forget_deleted()
         self.wm = {k: v for k, v in self.wm.items()
                    if v[2] != user_id and k not in {f"chat:{c}" for c in own}}
         for c in own:

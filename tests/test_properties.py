@@ -54,6 +54,12 @@ roles = st.sampled_from(["user", "assistant", "system", "user", "bot"])
 limits = st.sampled_from([1, 2, 3, 5, 100, 100, 100, 10_000, 0, -1, 10_001, True])
 # get_messages: None reads the whole chat; any positive int is valid (keyset pages).
 read_limits = st.sampled_from([1, 2, 3, 5, 100, 100, None, None, 10_001, 0, -1, True])
+# Message status filters (None: every message), valid and invalid.
+statuses = st.sampled_from([None, None, "active", "archived", "archived", "ACTIVE", "", 1])
+# archive_messages: 1 to 10,000 messages.
+archive_counts = st.sampled_from([1, 1, 2, 3, 10_000, 0, -1, 10_001, True, None])
+# get_messages_window: an offset from 0 to 2**31 - 1 (past the end reads nothing).
+offsets = st.sampled_from([0, 0, 0, 1, 2, 5, 2**31 - 1, 2**31, -1, True, "1", None])
 # A few fixed instants, so equal timestamps are common, plus invalid ones.
 instants = st.one_of(
     st.none(),
@@ -132,6 +138,9 @@ class MemstoreMachine(RuleBasedStateMachine):
                 assert as_tuple(self.mem.get_messages(chat_id, user_id=user_id, limit=10_000),
                                 self.idmap) == as_tuple(
                     self.model.get_messages(chat_id, user_id, 10_000), self.idmap)
+            assert as_tuple(self.mem.get_messages_window(chat_id, status="archived"),
+                            self.idmap) == as_tuple(
+                self.model.get_messages_window(chat_id, "archived", None, 0), self.idmap)
         for key, row in self.model.wm.items():
             scope, _, rest = key.partition(":")
             kwargs = {"chat_id": rest} if scope == "chat" else {"user_id": rest}
@@ -271,10 +280,27 @@ class MemstoreMachine(RuleBasedStateMachine):
                   lambda: self.mem.delete_messages(chat_id, ids))
         self.check_chat(chat_id)
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids))
-    def count_messages(self, chat_id: Any) -> None:
-        self.same(lambda: self.model.count_messages(chat_id),
-                  lambda: self.mem.count_messages(chat_id))
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), status=statuses)
+    def count_messages(self, chat_id: Any, status: Any) -> None:
+        if status is None:  # the call as it was before status existed
+            self.same(lambda: self.model.count_messages(chat_id),
+                      lambda: self.mem.count_messages(chat_id))
+            return
+        self.same(lambda: self.model.count_messages(chat_id, status),
+                  lambda: self.mem.count_messages(chat_id, status=status))
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), count=archive_counts)
+    def archive_messages(self, chat_id: Any, count: Any) -> None:
+        self.same(lambda: self.model.archive_messages(chat_id, count),
+                  lambda: self.mem.archive_messages(chat_id, count))
+        self.check_chat(chat_id)
+
+    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), status=statuses, limit=read_limits,
+          offset=offsets)
+    def get_messages_window(self, chat_id: Any, status: Any, limit: Any, offset: Any) -> None:
+        self.same(lambda: self.model.get_messages_window(chat_id, status, limit, offset),
+                  lambda: self.mem.get_messages_window(chat_id, status=status, limit=limit,
+                                                       offset=offset))
 
     @rule(user_id=user_ids, limit=limits)
     def list_chat_ids(self, user_id: Any, limit: Any) -> None:

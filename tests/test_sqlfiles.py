@@ -15,9 +15,11 @@ DIALECTS = sorted(p.name for p in sqlfiles.sql_dir().iterdir() if p.is_dir())
 # operation instead of defining its steps (SQLite, the reference, runs the steps in order).
 COMPOSITES = {
     "save_messages": {"insert_message", "touch_chat_for_messages"},
-    "delete_chat": {"delete_chat_messages", "delete_chat_row", "delete_working_memory"},
-    "delete_user": {"uncount_user_messages_elsewhere", "delete_user_messages",
-                    "delete_user_working_memory", "delete_user_chats"},
+    "delete_chat": {"delete_chat_messages", "delete_chat_row", "delete_working_memory",
+                    "delete_chat_status"},
+    "delete_user": {"uncount_user_messages_elsewhere", "delete_user_status",
+                    "delete_user_messages", "delete_user_working_memory",
+                    "delete_user_chats"},
 }
 
 
@@ -39,9 +41,10 @@ def test_every_dialect_has_the_same_query_names() -> None:
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_schema_file_creates_the_three_tables(dialect: str) -> None:
+def test_schema_file_creates_the_four_tables(dialect: str) -> None:
     text = sqlfiles.schema_text(dialect)
-    for table in ("working_memory", "conversation_messages", "chat_sessions"):
+    for table in ("working_memory", "conversation_messages", "chat_sessions",
+                  "memstore_message_status"):
         assert f"CREATE TABLE IF NOT EXISTS {table}" in text
 
 
@@ -115,7 +118,11 @@ def test_reserved_words_are_refused_as_table_names(word: str) -> None:
 
 def test_plain_names_stay_accepted() -> None:
     tables = {"working_memory": "wm", "messages": "msgs", "chats": "chats"}
-    assert sqlfiles.resolve_tables(tables) == tables
+    # the status table's name follows the messages table's unless given
+    assert sqlfiles.resolve_tables(tables) == {**tables, "status": "msgs_status"}
+    assert sqlfiles.resolve_tables({**tables, "status": "st"}) == {**tables, "status": "st"}
+    assert sqlfiles.resolve_tables(None)["status"] == "memstore_message_status"
+    assert sqlfiles.resolve_tables({"chats": "c"})["status"] == "memstore_message_status"
     assert sqlfiles.resolve_tables({"messages": "orders", "chats": "user_chats"})[
         "messages"] == "orders"
 
@@ -139,3 +146,20 @@ def test_only_known_dialect_names_become_paths() -> None:
             sqlfiles.schema_text(bad)
         with pytest.raises(ValueError, match="unknown dialect"):
             sqlfiles.load(bad, sqlfiles.DEFAULT_TABLES)
+
+
+def test_status_table_names_fit_differ_and_are_renamed_in_every_statement() -> None:
+    first = sqlfiles.resolve_tables(long_names("001"))["status"]
+    second = sqlfiles.resolve_tables(long_names("002"))["status"]
+    assert len(first) <= 63 and len(second) <= 63 and first.lower() != second.lower()
+    assert re.fullmatch(r"\w+_[0-9a-f]{8}_status", first), first
+    tables = sqlfiles.resolve_tables({"messages": "msgs"})
+    for dialect in DIALECTS:
+        for file in ("schema", "queries", "catalog"):
+            text = "\n".join(sqlfiles.load(dialect, tables, file=file).values())
+            assert "memstore_message_status" not in text, (dialect, file)
+        schema = sqlfiles.load(dialect, tables, file="schema")
+        assert "CREATE TABLE IF NOT EXISTS msgs_status" in schema["create_status"]
+    with pytest.raises(ValidationError) as info:
+        sqlfiles.resolve_tables({"messages": "m", "chats": "m_status"})
+    assert info.value.field == "tables"

@@ -70,14 +70,27 @@ class Dialect(ABC):
 
     @abstractmethod
     def clear_messages(self, chat_id: str) -> Plan[int]:
-        """Delete the chat's messages; the chat row stays with message_count 0."""
+        """Delete the chat's messages (and their status); the chat row stays with
+        message_count 0."""
 
     @abstractmethod
     def delete_messages(self, chat_id: str, ids: Sequence[int]) -> Plan[int]:
         """Delete the messages of ``chat_id`` among ``ids`` (distinct); adjust the count."""
 
     @abstractmethod
-    def count_messages(self, chat_id: str) -> Plan[int]: ...
+    def count_messages(self, chat_id: str, status: str | None = None) -> Plan[int]:
+        """How many messages the chat has (with ``status``: that are "active"/"archived")."""
+
+    @abstractmethod
+    def archive_messages(self, chat_id: str, count: int) -> Plan[list[Message]]:
+        """Mark the oldest ``count`` ACTIVE messages by (timestamp, id) ARCHIVED, in one
+        transaction; return them oldest first."""
+
+    @abstractmethod
+    def messages_window(self, chat_id: str, status: str | None, limit: int | None,
+                        offset: int) -> Plan[list[Message]]:
+        """The chat's messages (with ``status``: those with it) oldest first by
+        (timestamp, id), skipping ``offset``, at most ``limit`` (None: all)."""
 
     @abstractmethod
     def chat_ids(self, user_id: str | None, limit: int) -> Plan[list[str]]:

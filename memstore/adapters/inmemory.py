@@ -47,6 +47,8 @@ class InMemoryDialect(Dialect):
         # Each chat's messages in read order, (timestamp, id): the last N are a slice.
         self._chat_messages: dict[str, list[Message]] = {}
         self._chats: dict[str, Chat] = {}
+        # Ids of the ARCHIVED messages (the status table); every other message is ACTIVE.
+        self._archived: set[int] = set()
         self._next_id = 1
 
     @immediate
@@ -136,6 +138,7 @@ class InMemoryDialect(Dialect):
             if not stored:
                 return None
             newest = stored.pop()
+            self._archived.discard(newest.id)
             self._uncount(chat_id, 1)
             return newest
 
@@ -150,7 +153,9 @@ class InMemoryDialect(Dialect):
             return self._clear(chat_id)
 
     def _clear(self, chat_id: str) -> int:
-        gone = len(self._chat_messages.pop(chat_id, []))
+        doomed = self._chat_messages.pop(chat_id, [])
+        self._archived.difference_update(m.id for m in doomed)
+        gone = len(doomed)
         chat = self._chats.get(chat_id)
         if chat is not None:
             self._chats[chat_id] = replace(chat, message_count=0)
@@ -173,13 +178,37 @@ class InMemoryDialect(Dialect):
             gone = len(stored) - len(kept)
             if gone:
                 self._chat_messages[chat_id] = kept
+                self._archived.difference_update(m.id for m in stored if m.id in doomed)
                 self._uncount(chat_id, gone)
             return gone
 
+    def _status(self, m: Message) -> str:
+        return "archived" if m.id in self._archived else "active"
+
     @immediate
-    def count_messages(self, chat_id: str) -> int:
+    def count_messages(self, chat_id: str, status: str | None = None) -> int:
         with self._lock:
-            return len(self._chat_messages.get(chat_id, []))
+            stored = self._chat_messages.get(chat_id, [])
+            if status is None:
+                return len(stored)
+            return sum(1 for m in stored if self._status(m) == status)
+
+    @immediate
+    def archive_messages(self, chat_id: str, count: int) -> list[Message]:
+        with self._lock:
+            picked = [m for m in self._chat_messages.get(chat_id, [])
+                      if m.id not in self._archived][:count]
+            self._archived.update(m.id for m in picked)
+            return picked
+
+    @immediate
+    def messages_window(self, chat_id: str, status: str | None, limit: int | None,
+                        offset: int) -> list[Message]:
+        with self._lock:
+            stored = self._chat_messages.get(chat_id, [])
+            rows = stored if status is None else [m for m in stored
+                                                  if self._status(m) == status]
+            return rows[offset:] if limit is None else rows[offset:offset + limit]
 
     @immediate
     def chat_ids(self, user_id: str | None, limit: int) -> list[str]:
@@ -242,6 +271,7 @@ class InMemoryDialect(Dialect):
     def delete_chat(self, chat_id: str) -> bool:
         with self._lock:
             doomed = self._chat_messages.pop(chat_id, [])
+            self._archived.difference_update(m.id for m in doomed)
             existed = self._chats.pop(chat_id, None) is not None
             self._wm.pop(f"chat:{chat_id}", None)
             return existed or bool(doomed)
@@ -256,6 +286,8 @@ class InMemoryDialect(Dialect):
                 kept = [m for m in stored if m.user_id != user_id]
                 if len(kept) == len(stored):
                     continue
+                self._archived.difference_update(m.id for m in stored
+                                                 if m.user_id == user_id)
                 self._chat_messages[chat_id] = kept  # same key: safe while iterating
                 chat = self._chats.get(chat_id)
                 if chat is not None:
@@ -267,7 +299,8 @@ class InMemoryDialect(Dialect):
                     del self._wm[key]
             for c in own:
                 del self._chats[c]
-                self._chat_messages.pop(c, None)
+                doomed = self._chat_messages.pop(c, [])
+                self._archived.difference_update(m.id for m in doomed)
 
 
 class NoRunner:

@@ -103,11 +103,12 @@ NOPAD_BIN = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin")
 # working_memory.id is 'chat:' or 'user:' and an id of up to 255 characters.
 ID_LENGTHS = {"id": validate.MAX_ID_CHARS + 5}
 ID_COLUMNS = {"working_memory": ("id", "chat_id", "user_id"),
-              "messages": ("chat_id", "user_id"), "chats": ("chat_id", "user_id")}
+              "messages": ("chat_id", "user_id"), "chats": ("chat_id", "user_id"),
+              "status": ("chat_id",)}
 TIME_COLUMNS = {"working_memory": ("updated_at",), "messages": ("timestamp",),
-                "chats": ("created_at", "updated_at")}
+                "chats": ("created_at", "updated_at"), "status": ()}
 TEXT_COLUMNS = {"working_memory": ("scope", "content"), "messages": ("role", "content"),
-                "chats": ("title",)}
+                "chats": ("title",), "status": ("status",)}
 
 # Server errors after which it closes the connection: killed, idle too long.
 _KILLED = frozenset({1927, 4031})
@@ -196,7 +197,8 @@ class Column:
 
 @dataclass
 class Shape:
-    """What information_schema says about the three tables."""
+    """What information_schema says about the tables (the TS package's three and
+    memstore's status table)."""
 
     columns: dict[str, dict[str, Column]] = field(default_factory=dict)  # by table name
     engines: dict[str, str] = field(default_factory=dict)
@@ -245,7 +247,7 @@ class MysqlDialect(SqlDialect):
         self._shape: Shape | None = None
         self._shape_ok = False  # the last shape read had all tables and no fatal problem
         self._server: _Server | None = None
-        self._names = {f"{k}_table": self.tables[k] for k in ("messages", "chats")}
+        self._names = {f"{k}_table": self.tables[k] for k in ("messages", "chats", "status")}
         self._names["wm_table"] = self.tables["working_memory"]
         head, row, self._insert_names = _split_insert(self.sql["insert_message"])
         self._insert_head, self._insert_row = head, row
@@ -278,7 +280,7 @@ class MysqlDialect(SqlDialect):
     # -- what the database is like --------------------------------------------------
 
     def read_shape(self, *, indexes: bool = True) -> Plan[Shape]:
-        """The three tables' columns, engines and (optionally) indexes, in one read unit."""
+        """The tables' columns, engines and (optionally) indexes, in one read unit."""
         names = ["table_columns", "table_engines", *(["table_indexes"] if indexes else [])]
         results = yield Unit("read", tuple(Stmt(self.catalog[n], self._names, "rows")
                                            for n in names))
@@ -296,14 +298,14 @@ class MysqlDialect(SqlDialect):
         return shape
 
     def prepare(self, *, again: bool = False) -> Plan[None]:
-        """The check at the start of every call: until the tables are right (all three
+        """The check at the start of every call: until the tables are right (all four
         there, nothing fatal), read their shape and refuse to work on fatal problems.
         ``again`` reads it even when it was right (another process may have changed it)."""
         if self._shape_ok and not again:
             return
         shape = yield from self.read_shape(indexes=False)
         fatal = [p.text for p in self._problems(shape) if p.fatal]
-        self._shape, self._shape_ok = shape, not fatal and len(shape.columns) == 3
+        self._shape, self._shape_ok = shape, not fatal and len(shape.columns) == len(self.tables)
         if fatal:
             raise SchemaError("memstore cannot use these tables as they are: "
                               + "; ".join(fatal))

@@ -188,6 +188,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
                  "content": "text", "timestamp": TIME},
     "chats": {"chat_id": "text", "user_id": "text", "title": "text", "created_at": TIME,
               "updated_at": TIME, "message_count": "integer"},
+    "status": {"chat_id": "text", "message_id": "bigint", "status": "text"},  # memstore's
 }
 _CREATE_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\w+)")
 

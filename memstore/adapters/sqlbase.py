@@ -133,8 +133,9 @@ class SqlDialect(Dialect):
             if messages else ([], lambda results: [])
         results = yield Unit("write", (
             self.stmt("clear_chat_messages", {"chat_id": chat_id}),
-            self.stmt("reset_message_count", {"chat_id": chat_id}), *stmts))
-        return ids_of(results[2:])
+            self.stmt("reset_message_count", {"chat_id": chat_id}),
+            self.stmt("clear_chat_status", {"chat_id": chat_id}), *stmts))
+        return ids_of(results[3:])
 
     def touch_params(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
@@ -177,22 +178,25 @@ class SqlDialect(Dialect):
             before = (last[5], last[0])
 
     def pop_message(self, chat_id: str) -> Plan[Message | None]:
-        _, rows = yield Unit("write", (
+        _, rows, _ = yield Unit("write", (
             self.stmt("uncount_newest_message", {"chat_id": chat_id}),
-            self.stmt("delete_newest_message", {"chat_id": chat_id}, "rows")))
+            self.stmt("delete_newest_message", {"chat_id": chat_id}, "rows"),
+            self.stmt("forget_deleted_status", {"chat_id": chat_id})))
         return self.messages_from_rows(rows)[0] if rows else None
 
     def clear_messages(self, chat_id: str) -> Plan[int]:
-        deleted, _ = yield Unit("write", (
+        deleted, _, _ = yield Unit("write", (
             self.stmt("clear_chat_messages", {"chat_id": chat_id}, "rowcount"),
-            self.stmt("reset_message_count", {"chat_id": chat_id})))
+            self.stmt("reset_message_count", {"chat_id": chat_id}),
+            self.stmt("clear_chat_status", {"chat_id": chat_id})))
         return int(deleted)
 
     def delete_messages(self, chat_id: str, ids: Sequence[int]) -> Plan[int]:
         params = {"chat_id": chat_id, "ids": self.id_list(ids)}
-        _, deleted = yield Unit("write", (
+        _, deleted, _ = yield Unit("write", (
             self.stmt("uncount_messages_by_id", params),
-            self.stmt("delete_messages_by_id", params, "rowcount")))
+            self.stmt("delete_messages_by_id", params, "rowcount"),
+            self.stmt("forget_deleted_status", {"chat_id": chat_id})))
         return int(deleted)
 
     def id_list(self, ids: Sequence[int]) -> Any:
@@ -200,9 +204,47 @@ class SqlDialect(Dialect):
         and MySQL's JSON_TABLE read (PostgreSQL binds an int[] instead)."""
         return json.dumps(list(ids))
 
-    def count_messages(self, chat_id: str) -> Plan[int]:
-        rows = yield from self.rows("count_messages", {"chat_id": chat_id})
+    def count_messages(self, chat_id: str, status: str | None = None) -> Plan[int]:
+        if status is None:
+            rows = yield from self.rows("count_messages", {"chat_id": chat_id})
+        else:
+            rows = yield from self.rows("count_messages_with_status",
+                                        {"chat_id": chat_id, "status": status})
         return int(rows[0][0])
+
+    def oldest_first(self, rows: Sequence[Row]) -> list[Message]:
+        """Rows (id, chat_id, user_id, role, content, timestamp), oldest first, as Messages."""
+        decode, build = self.decode_time, message_from_row
+        return [build(i, c, u, r, t, decode(ts)) for i, c, u, r, t, ts in rows]
+
+    def archive_messages(self, chat_id: str, count: int) -> Plan[list[Message]]:
+        """Three statements in one transaction: mark the oldest ``count`` active messages
+        'archiving' (a mark no other transaction sees), read the marked ones, make them
+        'archived'. So the messages returned are exactly those this call archived."""
+        params = {"chat_id": chat_id}
+        _, rows, _ = yield Unit("write", (
+            self.stmt("archive_oldest_messages", {**params, "limit": count}),
+            self.stmt("archiving_messages", params, "rows"),
+            self.stmt("finish_archiving", params)))
+        return self.oldest_first(rows)
+
+    def messages_window(self, chat_id: str, status: str | None, limit: int | None,
+                        offset: int) -> Plan[list[Message]]:
+        """The first page from ``offset``; more than one page in keyset pages, each
+        starting after the last row of the one before."""
+        collected: list[Row] = []
+        params: dict[str, Any] = {"chat_id": chat_id, "status": status, "offset": offset}
+        name = "messages_window"
+        while True:
+            size = MESSAGE_PAGE if limit is None else min(MESSAGE_PAGE, limit - len(collected))
+            rows = yield from self.rows(name, {**params, "limit": size})
+            collected += rows
+            if len(rows) < size or (limit is not None and len(collected) >= limit):
+                return self.oldest_first(collected)
+            last = rows[-1]
+            name = "messages_window_after"
+            params = {"chat_id": chat_id, "status": status,
+                      "after_ts": last[5], "after_id": last[0]}
 
     def chat_ids(self, user_id: str | None, limit: int) -> Plan[list[str]]:
         if user_id is None:
@@ -265,14 +307,15 @@ class SqlDialect(Dialect):
                             {"chat_id": chat_id, "title": title, "now": self.encode_time(now)})
 
     def delete_chat(self, chat_id: str) -> Plan[bool]:
-        messages, chats, _ = yield Unit("write", (
+        messages, chats, _, _ = yield Unit("write", (
             self.stmt("delete_chat_messages", {"chat_id": chat_id}, "rowcount"),
             self.stmt("delete_chat_row", {"chat_id": chat_id}, "rowcount"),
-            self.stmt("delete_working_memory", {"id": f"chat:{chat_id}"})))
+            self.stmt("delete_working_memory", {"id": f"chat:{chat_id}"}),
+            self.stmt("delete_chat_status", {"chat_id": chat_id})))
         return bool(messages or chats)
 
     def delete_user(self, user_id: str) -> Plan[None]:
         params = {"user_id": user_id}
         yield Unit("write", tuple(self.stmt(name, params) for name in (
-            "uncount_user_messages_elsewhere", "delete_user_messages",
+            "uncount_user_messages_elsewhere", "delete_user_status", "delete_user_messages",
             "delete_user_working_memory", "delete_user_chats")))

@@ -188,6 +188,7 @@ EXPECTED_COLUMNS = {
     "working_memory": {"id", "scope", "chat_id", "user_id", "content", "updated_at"},
     "messages": {"id", "chat_id", "user_id", "role", "content", "timestamp"},
     "chats": {"chat_id", "user_id", "title", "created_at", "updated_at", "message_count"},
+    "status": {"chat_id", "message_id", "status"},  # memstore's own
 }
 
 _CREATE_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\w+)")

@@ -14,9 +14,14 @@ empty content): the chat store's API is positional (``delete_message(key, idx)``
 ``add_message(..., idx=)``), so every row is one position.
 
 It works with ``ChatMemoryBuffer.from_defaults(chat_store=..., chat_store_key=chat_id)``
-(the default memory of ``FunctionAgent``). The ``AsyncDBChatStore`` of LlamaIndex's newer
-``Memory`` (ACTIVE/ARCHIVED messages) is not implemented: it needs a table memstore does
-not have yet.
+(the default memory of ``FunctionAgent``).
+
+``MemstoreAsyncDBChatStore`` is the ``AsyncDBChatStore`` of LlamaIndex's newer ``Memory``
+(``Memory.from_defaults(chat_store=..., token_limit=...)``): the same rows, plus the
+ACTIVE/ARCHIVED status of each message in memstore's own table beside the shared ones
+(``memstore_message_status``; no row means ACTIVE, so what a TS app or another
+integration writes is active). ``MemstoreWorkingMemoryBlock`` is a memory block that puts
+the stored working memory (the TS package's text) into ``Memory``'s context.
 
 Sync and async: the sync methods use a ``Memory``, the async ones (``aget_messages``,
 ``async_add_message``, ...) an ``AsyncMemory``, natively (no thread-pool fallback). Given a
@@ -35,20 +40,24 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.bridge.pydantic import PrivateAttr
+from llama_index.core.memory.memory import BaseMemoryBlock
 from llama_index.core.storage.chat_store.base import BaseChatStore
+from llama_index.core.storage.chat_store.base_db import AsyncDBChatStore, MessageStatus
 
 from ..errors import ValidationError
-from ..models import Message, MessageItem, Role
+from ..models import Message, MessageItem, Role, Scope
 from ..store import AsyncMemory, Memory
 from . import codec
 from ._stores import Stores
+from .working_memory import load_working_memory
 
 FRAMEWORK = "llama-index"
 MAX_IDS = 10_000  # memstore's largest delete_messages / save_messages batch
 MAX_KEYS = 10_000  # memstore's largest chat_ids limit
 
-__all__ = ["FRAMEWORK", "MemstoreChatStore", "message_role", "message_text",
-           "message_to_row", "row_to_message"]
+__all__ = ["FRAMEWORK", "MemstoreAsyncDBChatStore", "MemstoreChatStore",
+           "MemstoreWorkingMemoryBlock", "message_role", "message_text", "message_to_row",
+           "row_to_message"]
 
 
 # -- the row format --------------------------------------------------------------------
@@ -279,4 +288,204 @@ class MemstoreChatStore(BaseChatStore):
 
     async def aclose(self) -> None:
         """Close whatever this store opened from a URL."""
+        await self._stores.aclose()
+
+
+# -- AsyncDBChatStore (LlamaIndex's Memory) -----------------------------------------------
+
+
+def _status(status: MessageStatus | None) -> Any:
+    """LlamaIndex's MessageStatus as memstore's status ("active" / "archived" / None)."""
+    return None if status is None else MessageStatus(status).value
+
+
+def _writable(status: MessageStatus) -> None:
+    if MessageStatus(status) != MessageStatus.ACTIVE:
+        raise ValidationError(
+            "status", "memstore stores new messages as ACTIVE only; messages become "
+            "ARCHIVED through archive_oldest_messages")
+
+
+class MemstoreAsyncDBChatStore(AsyncDBChatStore):
+    """LlamaIndex's ``AsyncDBChatStore`` (the store of ``Memory``) whose keys are memstore
+    chats, with ACTIVE/ARCHIVED kept in memstore's status table.
+
+    ``memory`` is an ``AsyncMemory`` or a URL (opened on first use, ``init_schema()`` run
+    on it; close with ``aclose()``). ``user_id`` owns the messages this store writes;
+    reads are not filtered by user (the status window is per chat).
+
+    * ``get_messages(key, status=ACTIVE, limit=, offset=)``: oldest first by
+      (timestamp, id), ``offset``/``limit`` counted among the messages of that status
+      (``status=None``: all) — ``AsyncMemory.get_messages_window``.
+    * ``count_messages(key, status=ACTIVE)``: counted in the database.
+    * ``add_message``/``add_messages``: appends (a batch in one transaction, up to 10,000
+      messages); ``set_messages``: ``replace_messages``, one transaction. New messages
+      are ACTIVE; ``status=ARCHIVED`` is refused (memstore archives only the oldest).
+    * ``archive_oldest_messages(key, n)``: ``archive_messages``, one transaction (in
+      steps of 10,000); the messages returned are exactly those this call archived.
+    * ``delete_message(key, idx)``: by **row id** (``Message.id``), as
+      ``SQLAlchemyChatStore`` does and ``AsyncDBChatStore`` documents ("by ID"); a row
+      that is not in this chat → None. (``MemstoreChatStore.delete_message`` deletes by
+      position, as ``BaseChatStore`` defines it.)
+    * ``delete_messages(key, status=None)``: every message of the chat in one
+      transaction (``clear_messages``; the chat row stays); with a status, the messages
+      of that status read, then deleted by id.
+    * ``delete_oldest_messages(key, n)``: the oldest ``n`` ACTIVE messages, read then
+      deleted by id; returns those deleted.
+    * ``get_keys``: the chats that have messages, in code point order, at most 10,000.
+
+    Every delete removes the deleted messages' status rows in its transaction.
+    """
+
+    _stores: Stores = PrivateAttr()
+    _user_id: str | None = PrivateAttr(default=None)
+
+    def __init__(self, memory: AsyncMemory | str, *, user_id: str | None = None,
+                 **data: Any) -> None:
+        super().__init__(**data)
+        if isinstance(memory, Memory):
+            raise ValidationError("memory", "AsyncDBChatStore is async only: pass a "
+                                  "memstore.AsyncMemory or a URL")
+        self._stores = Stores(memory, None, type(self).__name__)
+        self._user_id = user_id
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MemstoreAsyncDBChatStore"
+
+    @property
+    def user_id(self) -> str | None:
+        return self._user_id
+
+    async def _mem(self) -> AsyncMemory:
+        return await self._stores.async_()
+
+    async def get_messages(self, key: str,
+                           status: MessageStatus | None = MessageStatus.ACTIVE,
+                           limit: int | None = None,
+                           offset: int | None = None) -> list[ChatMessage]:
+        mem = await self._mem()
+        rows = await mem.get_messages_window(key, status=_status(status), limit=limit,
+                                             offset=offset or 0)
+        return _messages(rows)
+
+    async def count_messages(self, key: str,
+                             status: MessageStatus | None = MessageStatus.ACTIVE) -> int:
+        return await (await self._mem()).count_messages(key, status=_status(status))
+
+    async def add_message(self, key: str, message: ChatMessage,
+                          status: MessageStatus = MessageStatus.ACTIVE) -> None:
+        await self.add_messages(key, [message], status)
+
+    async def add_messages(self, key: str, messages: list[ChatMessage],
+                           status: MessageStatus = MessageStatus.ACTIVE) -> None:
+        _writable(status)
+        rows = [message_to_row(m) for m in messages]
+        if not rows:
+            return
+        mem = await self._mem()
+        for start in range(0, len(rows), MAX_IDS):
+            await mem.save_messages(key, rows[start:start + MAX_IDS], user_id=self._user_id)
+
+    async def set_messages(self, key: str, messages: list[ChatMessage],
+                           status: MessageStatus = MessageStatus.ACTIVE) -> None:
+        _writable(status)
+        rows = [message_to_row(m) for m in messages]
+        await (await self._mem()).replace_messages(key, rows, user_id=self._user_id)
+
+    async def delete_message(self, key: str, idx: int) -> ChatMessage | None:
+        if isinstance(idx, bool) or not isinstance(idx, int):
+            raise ValidationError("idx", f"must be a message id (int); got {type(idx).__name__}")
+        if idx < 1:
+            return None
+        mem = await self._mem()
+        found = [r for r in await mem.get_messages_window(key) if r.id == idx]
+        if not found or await mem.delete_messages(key, [idx]) != 1:
+            return None
+        return row_to_message(found[0].role, found[0].content)
+
+    async def delete_messages(self, key: str, status: MessageStatus | None = None) -> None:
+        mem = await self._mem()
+        if status is None:
+            await mem.clear_messages(key)
+            return
+        rows = await mem.get_messages_window(key, status=_status(status))
+        for chunk in _chunks([r.id for r in rows]):
+            await mem.delete_messages(key, chunk)
+
+    async def delete_oldest_messages(self, key: str, n: int) -> list[ChatMessage]:
+        if n < 1:
+            return []
+        mem = await self._mem()
+        rows = await mem.get_messages_window(key, status="active", limit=n)
+        gone: set[int] = set()
+        for chunk in _chunks([r.id for r in rows]):
+            if await mem.delete_messages(key, chunk) == len(chunk):
+                gone.update(chunk)
+            else:  # another writer deleted some meanwhile: return only what this did
+                left = {r.id for r in await mem.get_messages_window(key)}
+                gone.update(i for i in chunk if i not in left)
+        return _messages([r for r in rows if r.id in gone])
+
+    async def archive_oldest_messages(self, key: str, n: int) -> list[ChatMessage]:
+        mem = await self._mem()
+        archived: list[Message] = []
+        while n > len(archived):
+            step = await mem.archive_messages(key, min(n - len(archived), MAX_IDS))
+            archived += step
+            if len(step) < MAX_IDS:
+                break
+        return _messages(archived)
+
+    async def get_keys(self) -> list[str]:
+        return await (await self._mem()).chat_ids(limit=MAX_KEYS)
+
+    async def aclose(self) -> None:
+        """Close the AsyncMemory this store opened from a URL (one passed in stays open)."""
+        await self._stores.aclose()
+
+
+# -- a memory block: the stored working memory ----------------------------------------------
+
+
+class MemstoreWorkingMemoryBlock(BaseMemoryBlock[str]):
+    """A ``Memory`` block holding the stored working memory of a chat or a user, as the TS
+    package formats it (``working_memory.working_memory_block``: ``## Working Memory`` and
+    the content); nothing when there is none. ``Memory`` puts it into the context (its
+    ``memory_blocks_template``) on every ``aget``.
+
+    ``scope="chat"`` reads the working memory of ``chat_id``, by default the ``Memory``'s
+    session id (the chat store key); ``scope="user"`` that of ``user_id``. The block is
+    read-only (``aput`` does nothing): the model updates working memory with memstore's
+    ``updateWorkingMemory`` tool, or code with ``update_working_memory``. ``priority`` 0:
+    ``Memory`` never truncates it.
+    """
+
+    name: str = "working_memory"
+    description: str | None = "The working memory stored by memstore (shared with TS agents)."
+    scope: Scope = "chat"
+    chat_id: str | None = None
+    user_id: str | None = None
+
+    _stores: Stores = PrivateAttr()
+
+    def __init__(self, memory: AsyncMemory | str, **data: Any) -> None:
+        super().__init__(**data)
+        if isinstance(memory, Memory):
+            raise ValidationError("memory", "the memory block is async: pass a "
+                                  "memstore.AsyncMemory or a URL")
+        self._stores = Stores(memory, None, type(self).__name__)
+
+    async def _aget(self, messages: list[ChatMessage] | None = None,
+                    **block_kwargs: Any) -> str:
+        session = block_kwargs.get("session_id")
+        chat_id = self.chat_id or (session if isinstance(session, str) else None)
+        return await load_working_memory(await self._stores.async_(), scope=self.scope,
+                                         chat_id=chat_id, user_id=self.user_id)
+
+    async def _aput(self, messages: list[ChatMessage]) -> None:
+        return None  # working memory is written by its tool, not by ejected messages
+
+    async def aclose(self) -> None:
+        """Close the AsyncMemory this block opened from a URL."""
         await self._stores.aclose()

@@ -243,3 +243,80 @@ SELECT DISTINCT chat_id FROM conversation_messages ORDER BY chat_id LIMIT %(limi
 -- name: chat_ids_of_user
 SELECT DISTINCT chat_id FROM conversation_messages WHERE user_id = %(user_id)s
 ORDER BY chat_id LIMIT %(limit)s;
+
+-- name: clear_chat_status
+-- clear_messages / replace_messages, step 3: the status rows of the chat's messages.
+DELETE FROM memstore_message_status WHERE chat_id = %(chat_id)s;
+
+-- name: delete_chat_status
+-- delete_chat: the status rows of the chat's messages.
+DELETE FROM memstore_message_status WHERE chat_id = %(chat_id)s;
+
+-- name: forget_deleted_status
+-- pop_message / delete_messages, last step: the status rows of the chat whose message is
+-- gone (also those of messages another writer deleted).
+DELETE FROM memstore_message_status
+WHERE chat_id = %(chat_id)s
+  AND NOT EXISTS (SELECT 1 FROM conversation_messages m
+                  WHERE m.id = memstore_message_status.message_id
+                    AND m.chat_id = memstore_message_status.chat_id);
+
+-- name: delete_user_status
+-- delete_user, before step 2: the status rows of the user's chats and of the user's
+-- messages anywhere.
+DELETE FROM memstore_message_status
+WHERE chat_id IN (SELECT chat_id FROM chat_sessions WHERE user_id = %(user_id)s)
+   OR EXISTS (SELECT 1 FROM conversation_messages m
+              WHERE m.id = memstore_message_status.message_id
+                AND m.chat_id = memstore_message_status.chat_id AND m.user_id = %(user_id)s);
+
+-- name: archive_oldest_messages
+-- archive_messages, step 1: the oldest %(limit)s ACTIVE messages of the chat get a row
+-- marked 'archiving', which only this transaction sees (step 3 makes it 'archived').
+-- IGNORE: a row a concurrent archive_messages inserted first stays that call's.
+INSERT IGNORE INTO memstore_message_status (chat_id, message_id, status)
+SELECT m.chat_id, m.id, 'archiving' FROM conversation_messages m
+WHERE m.chat_id = %(chat_id)s
+  AND NOT EXISTS (SELECT 1 FROM memstore_message_status s
+                  WHERE s.chat_id = m.chat_id AND s.message_id = m.id)
+ORDER BY m.timestamp, m.id
+LIMIT %(limit)s;
+
+-- name: archiving_messages
+-- archive_messages, step 2: the messages step 1 marked, oldest first.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp
+FROM conversation_messages m
+JOIN memstore_message_status s ON s.chat_id = m.chat_id AND s.message_id = m.id
+WHERE s.chat_id = %(chat_id)s AND s.status = 'archiving'
+ORDER BY m.timestamp, m.id;
+
+-- name: finish_archiving
+-- archive_messages, step 3: the marked messages are ARCHIVED.
+UPDATE memstore_message_status SET status = 'archived'
+WHERE chat_id = %(chat_id)s AND status = 'archiving';
+
+-- name: count_messages_with_status
+-- count_messages(status=...): %(status)s is 'active' (no status row) or 'archived'.
+SELECT COUNT(*) FROM conversation_messages m
+LEFT JOIN memstore_message_status s ON s.chat_id = m.chat_id AND s.message_id = m.id
+WHERE m.chat_id = %(chat_id)s AND COALESCE(s.status, 'active') = %(status)s;
+
+-- name: messages_window
+-- get_messages_window, first page: oldest first, from %(offset)s; %(status)s NULL for all.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp
+FROM conversation_messages m
+LEFT JOIN memstore_message_status s ON s.chat_id = m.chat_id AND s.message_id = m.id
+WHERE m.chat_id = %(chat_id)s AND (%(status)s IS NULL OR COALESCE(s.status, 'active') = %(status)s)
+ORDER BY m.timestamp, m.id
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: messages_window_after
+-- get_messages_window, next pages: the %(limit)s messages just newer than
+-- (%(after_ts)s, %(after_id)s), oldest first (a keyset page of idx_messages_chat_order).
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp
+FROM conversation_messages m
+LEFT JOIN memstore_message_status s ON s.chat_id = m.chat_id AND s.message_id = m.id
+WHERE m.chat_id = %(chat_id)s AND (%(status)s IS NULL OR COALESCE(s.status, 'active') = %(status)s)
+  AND (m.timestamp > %(after_ts)s OR (m.timestamp = %(after_ts)s AND m.id > %(after_id)s))
+ORDER BY m.timestamp, m.id
+LIMIT %(limit)s;

@@ -57,3 +57,16 @@ CREATE TABLE IF NOT EXISTS chat_sessions (
   PRIMARY KEY (chat_id),
   INDEX idx_chats_user (user_id, updated_at DESC)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- name: create_status
+-- memstore's own table, beside the TS package's (which never reads it): the status of a
+-- message for LlamaIndex's AsyncDBChatStore. A row marks the message ARCHIVED; no row
+-- means ACTIVE, so every message another writer (a TS app) saves is active. Every
+-- delete of memstore's removes the rows of the messages it deletes, in its transaction.
+-- chat_id has the same binary NO PAD collation as the other tables' ids.
+CREATE TABLE IF NOT EXISTS memstore_message_status (
+  chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  message_id BIGINT NOT NULL,
+  status VARCHAR(20) NOT NULL,
+  PRIMARY KEY (chat_id, message_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -7,8 +7,8 @@
 -- Every public call is one statement. Where SQLite runs a sequence of statements, this
 -- file has one statement named after the whole operation, built from data-modifying CTEs:
 -- save_messages (= insert_message + touch_chat_for_messages), delete_chat
--- (= delete_chat_messages + delete_chat_row + delete_working_memory) and delete_user
--- (= the four delete_user steps). tests/test_sqlfiles.py holds that correspondence.
+-- (= delete_chat_messages + delete_chat_row + delete_working_memory + delete_chat_status)
+-- and delete_user (= the delete_user steps, delete_user_status included). tests/test_sqlfiles.py holds that correspondence.
 
 -- name: upsert_working_memory
 -- One atomic statement. Like the TS package, an update changes only content and
@@ -136,7 +136,7 @@ LIMIT %(limit)s;
 
 -- name: delete_chat
 -- delete_chat in one statement: the chat's messages, its row and its chat-scope working
--- memory (id = 'chat:<chat_id>'). True if the chat or any of its messages existed.
+-- memory (id = 'chat:<chat_id>'), and the status rows of its messages. True if the chat or any of its messages existed.
 -- Data-modifying CTEs always run to completion, read or not.
 WITH messages AS (
   DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s RETURNING 1
@@ -144,11 +144,13 @@ WITH messages AS (
   DELETE FROM chat_sessions WHERE chat_id = %(chat_id)s RETURNING 1
 ), memory AS (
   DELETE FROM working_memory WHERE id = %(id)s
+), status AS (
+  DELETE FROM memstore_message_status WHERE chat_id = %(chat_id)s
 )
 SELECT EXISTS (SELECT FROM messages) OR EXISTS (SELECT FROM chat);
 
 -- name: delete_user
--- delete_user in one statement: the four steps of sql/sqlite (uncount the user's messages
+-- delete_user in one statement: the steps of sql/sqlite (uncount the user's messages
 -- in others' chats, delete the messages, the working memory, the chat rows). Every part
 -- sees the rows as they were before the statement, which is what the step-by-step
 -- sequence sees too: step 1 changes only counts of chats the user does not own, steps
@@ -167,6 +169,12 @@ WITH own AS (
 ), memory AS (
   DELETE FROM working_memory
   WHERE user_id = %(user_id)s OR id IN (SELECT 'chat:' || chat_id FROM own)
+), status AS (
+  DELETE FROM memstore_message_status s
+  WHERE s.chat_id IN (SELECT chat_id FROM own)
+     OR EXISTS (SELECT 1 FROM conversation_messages m
+                WHERE m.id = s.message_id AND m.chat_id = s.chat_id
+                  AND m.user_id = %(user_id)s)
 )
 DELETE FROM chat_sessions WHERE user_id = %(user_id)s;
 
@@ -251,3 +259,69 @@ GROUP BY chat_id ORDER BY chat_id COLLATE "C" LIMIT %(limit)s;
 -- name: chat_ids_of_user
 SELECT chat_id FROM conversation_messages WHERE user_id = %(user_id)s
 GROUP BY chat_id ORDER BY chat_id COLLATE "C" LIMIT %(limit)s;
+
+-- name: clear_chat_status
+-- clear_messages / replace_messages, step 3: the status rows of the chat's messages.
+DELETE FROM memstore_message_status WHERE chat_id = %(chat_id)s;
+
+-- name: forget_deleted_status
+-- pop_message / delete_messages, last step: the status rows of the chat whose message is
+-- gone (also those of messages another writer deleted).
+DELETE FROM memstore_message_status s
+WHERE s.chat_id = %(chat_id)s
+  AND NOT EXISTS (SELECT 1 FROM conversation_messages m
+                  WHERE m.id = s.message_id AND m.chat_id = s.chat_id);
+
+-- name: archive_oldest_messages
+-- archive_messages, step 1: the oldest `limit` ACTIVE messages of the chat get a row
+-- marked 'archiving', which only this transaction sees (step 3 makes it 'archived').
+-- DO NOTHING: a row a concurrent archive_messages inserted first stays that call's.
+INSERT INTO memstore_message_status (chat_id, message_id, status)
+SELECT m.chat_id, m.id, 'archiving' FROM conversation_messages m
+WHERE m.chat_id = %(chat_id)s
+  AND NOT EXISTS (SELECT 1 FROM memstore_message_status s
+                  WHERE s.chat_id = m.chat_id AND s.message_id = m.id)
+ORDER BY m.timestamp, m.id
+LIMIT %(limit)s
+ON CONFLICT DO NOTHING;
+
+-- name: archiving_messages
+-- archive_messages, step 2: the messages step 1 marked, oldest first.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp
+FROM conversation_messages m
+JOIN memstore_message_status s ON s.chat_id = m.chat_id AND s.message_id = m.id
+WHERE s.chat_id = %(chat_id)s AND s.status = 'archiving'
+ORDER BY m.timestamp, m.id;
+
+-- name: finish_archiving
+-- archive_messages, step 3: the marked messages are ARCHIVED.
+UPDATE memstore_message_status SET status = 'archived'
+WHERE chat_id = %(chat_id)s AND status = 'archiving';
+
+-- name: count_messages_with_status
+-- count_messages(status=...): status is 'active' (no status row) or 'archived'.
+SELECT COUNT(*) FROM conversation_messages m
+LEFT JOIN memstore_message_status s ON s.chat_id = m.chat_id AND s.message_id = m.id
+WHERE m.chat_id = %(chat_id)s AND COALESCE(s.status, 'active') = %(status)s::text;
+
+-- name: messages_window
+-- get_messages_window, first page: oldest first, from `offset`; status NULL for all.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp
+FROM conversation_messages m
+LEFT JOIN memstore_message_status s ON s.chat_id = m.chat_id AND s.message_id = m.id
+WHERE m.chat_id = %(chat_id)s
+  AND (%(status)s::text IS NULL OR COALESCE(s.status, 'active') = %(status)s::text)
+ORDER BY m.timestamp, m.id
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: messages_window_after
+-- get_messages_window, next pages: the `limit` messages just newer than
+-- (after_ts, after_id), oldest first (a keyset page of idx_messages_chat_order).
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp
+FROM conversation_messages m
+LEFT JOIN memstore_message_status s ON s.chat_id = m.chat_id AND s.message_id = m.id
+WHERE m.chat_id = %(chat_id)s
+  AND (%(status)s::text IS NULL OR COALESCE(s.status, 'active') = %(status)s::text)
+  AND (m.timestamp, m.id) > (%(after_ts)s::timestamp, %(after_id)s::bigint)
+ORDER BY m.timestamp, m.id
+LIMIT %(limit)s;

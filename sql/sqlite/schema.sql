@@ -48,3 +48,15 @@ CREATE TABLE IF NOT EXISTS chat_sessions (
 
 -- name: create_chats_user_index
 CREATE INDEX IF NOT EXISTS idx_chats_user ON chat_sessions (user_id, updated_at DESC);
+
+-- name: create_status
+-- memstore's own table, beside the TS package's (which never reads it): the status of a
+-- message for LlamaIndex's AsyncDBChatStore. A row marks the message ARCHIVED; no row
+-- means ACTIVE, so every message another writer (a TS app) saves is active. Every
+-- delete of memstore's removes the rows of the messages it deletes, in its transaction.
+CREATE TABLE IF NOT EXISTS memstore_message_status (
+  chat_id TEXT NOT NULL,
+  message_id INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  PRIMARY KEY (chat_id, message_id)
+);

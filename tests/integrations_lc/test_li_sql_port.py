@@ -9,7 +9,8 @@ mapped to BaseChatStore's async twins (``add_message`` → ``async_add_message``
 ``run_async`` on an AsyncMemory of each database. Not ported, because BaseChatStore has no
 such operation: ``add_messages`` (batch), ``count_messages``, ``delete_message`` by row id,
 ``delete_oldest_messages``, ``archive_oldest_messages`` and ``status``,
-``get_messages(limit=, offset=)``: they belong to the AsyncDBChatStore not built here."""
+``get_messages(limit=, offset=)``: they belong to the AsyncDBChatStore, and the whole
+file runs against ``MemstoreAsyncDBChatStore`` in test_li_asyncdb_sql_port.py."""
 
 from __future__ import annotations
 
