@@ -266,3 +266,41 @@ def test_a_plain_text_row_would_drop_the_ts_history(tmp_path: Path) -> None:
     ts = _node({"op": "history", "url": f"file:{db}", "chatId": "c"})
     assert ts["rows"] == 1
     assert _texts(ts["messages"]) == [("user", "next")]
+
+
+def test_langchain_and_llama_index_chats_load_in_the_ts_agent_history(target: Target) -> None:
+    """Issue 17's interop: a LangChain history (with a tool call and its result) and a
+    LlamaIndex chat store write rows the TS agent loads as user/assistant text in order,
+    tool rows invisible."""
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+    from llama_index.core.llms import ChatMessage
+
+    from memstore.integrations.langchain import MemstoreChatMessageHistory
+    from memstore.integrations.llama_index import MemstoreChatStore
+
+    with memstore.connect(target.url) as mem:
+        mem.init_schema()
+        history = MemstoreChatMessageHistory(mem, "lc")
+        history.add_messages([
+            HumanMessage("Weather in Rome?"),
+            AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Rome"},
+                                       "id": "call-1"}]),
+            ToolMessage("sunny in Rome", tool_call_id="call-1"),
+            AIMessage("It is sunny in Rome."),
+        ])
+        history.add_messages([HumanMessage("And tomorrow?"), AIMessage("Sunny too.")])
+        store = MemstoreChatStore(mem)
+        store.set_messages("li", [ChatMessage(role="user", content="Plan Rome"),
+                                  ChatMessage(role="assistant", content="Day 1: Colosseum.")])
+        store.add_message("li", ChatMessage(role="user", content="And day 2?"))
+        store.add_message("li", ChatMessage(role="assistant", content="Vatican."))
+    lc = _node(_on(target, {"op": "history", "chatId": "lc"}))
+    assert lc["rows"] == 6
+    assert _texts(lc["messages"]) == [
+        ("user", "Weather in Rome?"), ("assistant", "It is sunny in Rome."),
+        ("user", "And tomorrow?"), ("assistant", "Sunny too."), ("user", "next")]
+    li = _node(_on(target, {"op": "history", "chatId": "li"}))
+    assert li["rows"] == 4
+    assert _texts(li["messages"]) == [
+        ("user", "Plan Rome"), ("assistant", "Day 1: Colosseum."),
+        ("user", "And day 2?"), ("assistant", "Vatican."), ("user", "next")]
