@@ -412,12 +412,16 @@ def test_galera_read_your_writes_on_another_node(
     # waits until node 2 has applied what the cluster committed before it.
     conn = raw_connect(galera.urls[2], galera.database, sync_wait=True)
     waiting_reader = memstore.connect(conn, retries=GALERA_RETRIES)
+    # The same from the URL option, on node 3's URL
+    url_reader = memstore.connect(f"{galera.urls[2]}{'&' if '?' in galera.urls[2] else '?'}"
+                                  "wsrep_sync_wait=1", retries=GALERA_RETRIES)
     batch: list[memstore.MessageItem] = [{"role": "user", "content": f"m{i}"} for i in range(5)]
-    misses = {"wsrep_sync_wait=0": 0, "wsrep_sync_wait=1": 0}
+    misses = {"wsrep_sync_wait=0": 0, "wsrep_sync_wait=1": 0, "url wsrep_sync_wait=1": 0}
     try:
         for trial in range(RYW_TRIALS):
             for name, reader in (("wsrep_sync_wait=0", default_reader),
-                                 ("wsrep_sync_wait=1", waiting_reader)):
+                                 ("wsrep_sync_wait=1", waiting_reader),
+                                 ("url wsrep_sync_wait=1", url_reader)):
                 chat = fresh_id(f"ryw{trial}")
                 writer.save_messages(chat, batch)
                 if reader.count_messages(chat) != len(batch):
@@ -426,11 +430,13 @@ def test_galera_read_your_writes_on_another_node(
         writer.close()
         default_reader.close()
         waiting_reader.close()
+        url_reader.close()
         conn.close()
     for name, missed in misses.items():
         record_property(f"galera.read_your_writes.{name}.missed", missed)
     print(f"galera read-your-writes on another node, misses of {RYW_TRIALS}: {misses}")
     assert misses["wsrep_sync_wait=1"] == 0, misses
+    assert misses["url wsrep_sync_wait=1"] == 0, misses
 
 
 def wait_for(conn: Any, ready: bool) -> float:

@@ -864,3 +864,20 @@ def test_conflicts_and_unready_nodes_get_their_own_error_classes(
 
     err = map_error(pymysql.err.OperationalError(code, "message from the server"))
     assert type(err) is kind and "message from the server" in str(err)
+
+
+def test_wsrep_sync_wait_from_the_url_survives_a_reconnect(db: str) -> None:
+    """Read-your-writes on Galera without a hand-made connection: the URL option sets the
+    session variable (bound by the driver) after every connect, a reconnect included."""
+    with memstore.connect(f"{url(db)}&wsrep_sync_wait=1") as mem:
+        mem.init_schema()
+        assert checks.query(mem, "SELECT @@session.wsrep_sync_wait") == [(1,)]
+        conn = mem.adapter.conn
+        with closing(backend.raw_connect(db)) as killer:
+            killer.cursor().execute(f"KILL {conn.thread_id()}")
+        with pytest.raises(memstore.BackendError):
+            mem.get_chat("c")  # the call the kill interrupts
+        assert checks.query(mem, "SELECT @@session.wsrep_sync_wait") == [(1,)]
+    for bad in ("16", "-1", "x", ""):
+        with pytest.raises(memstore.ValidationError, match="wsrep_sync_wait"):
+            memstore.connect(f"{url(db)}&wsrep_sync_wait={bad}")

@@ -601,6 +601,9 @@ class MysqlRunner(DbapiRunner):
         self.conn = conn
         self.owned = owned
         self.session = sqlfiles.load("mysql", dialect.tables, file="session")
+        # Session settings from the URL (session.sql name, parameters), applied after every
+        # connect: init_command takes no bound parameter.
+        self.settings: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.RLock()
         self._closed = False
         self._joined = False  # the unit under way joined the caller's transaction
@@ -614,6 +617,7 @@ class MysqlRunner(DbapiRunner):
                     raise ClosedError()
                 log.warning("memstore: the MySQL connection was lost; reconnecting")
                 conn.connect()  # init_command sets memstore's session again
+                self.apply_settings()
                 self.dialect.connection_changed()
             if not self.owned:
                 self._swap("swap_in")  # also refreshes server_status
@@ -631,6 +635,14 @@ class MysqlRunner(DbapiRunner):
                 raise
             if not self.owned:
                 self._swap("swap_out")
+
+    def apply_settings(self) -> None:
+        for name, params in self.settings:
+            cur = self.conn.cursor(pymysql.cursors.Cursor)
+            try:
+                cur.execute(self.session[name], params)
+            finally:
+                cur.close()
 
     def _swap(self, name: str) -> None:
         cur = self.conn.cursor(pymysql.cursors.Cursor)
@@ -772,11 +784,16 @@ def _connect_options(url: str) -> dict[str, Any]:
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in TIMEOUTS:
             kwargs[name] = validate.seconds("url", value, what=name)
+        elif name == "wsrep_sync_wait":  # memstore's, not PyMySQL's: see MysqlRunner
+            if not value.isdigit() or not 0 <= int(value) <= 15:
+                raise ValidationError("url", "wsrep_sync_wait must be a whole number from 0 "
+                                      f"to 15 (a bit mask); got {value!r}")
+            kwargs[name] = int(value)
         elif name in SSL_OPTIONS or name == "unix_socket":
             flag = name in ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
             kwargs[name] = value.lower() in ("1", "true", "yes") if flag else value
         else:
-            known = ", ".join([*TIMEOUTS, "unix_socket", *SSL_OPTIONS])
+            known = ", ".join([*TIMEOUTS, "wsrep_sync_wait", "unix_socket", *SSL_OPTIONS])
             raise ValidationError("url", f"unknown option {name!r}; use {known}")
     return dict(host=parts.hostname or "localhost", port=port,
                 user=unquote(parts.username) if parts.username else None,
@@ -794,15 +811,22 @@ def _pair(conn: Any, tables: Mapping[str, str], *, owned: bool
 
 def from_url(url: str, tables: Mapping[str, str]) -> tuple[MysqlDialect, MysqlRunner]:
     options = _connect_options(url)
+    sync_wait = options.pop("wsrep_sync_wait", None)
     session = sqlfiles.load("mysql", tables, file="session")
     try:
         conn = pymysql.connect(init_command=session["session"], **options)
     except pymysql.err.MySQLError as exc:
         raise map_error(exc) from exc
     try:
-        return _pair(conn, tables, owned=True)
-    except BaseException:
-        conn.close()
+        dialect, runner = _pair(conn, tables, owned=True)
+        if sync_wait is not None:
+            runner.settings.append(("wsrep_sync_wait", {"value": sync_wait}))
+            runner.apply_settings()
+        return dialect, runner
+    except BaseException as exc:
+        conn.close()  # no connection outlives a failed connect
+        if isinstance(exc, pymysql.err.MySQLError):
+            raise map_error(exc) from exc
         raise
 
 

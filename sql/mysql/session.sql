@@ -21,3 +21,9 @@ SET @memstore_tz = @@session.time_zone, @memstore_mode = @@session.sql_mode,
 -- name: swap_out
 -- A caller's connection, after each unit: its own values back.
 SET time_zone = @memstore_tz, sql_mode = @memstore_mode;
+
+-- name: wsrep_sync_wait
+-- The URL option wsrep_sync_wait=N (MariaDB Galera): with N = 1, a read waits until this
+-- node has applied every write the cluster committed before it (read-your-writes across
+-- nodes). Run after every connect, the value bound by the driver.
+SET SESSION wsrep_sync_wait = %(value)s;
