@@ -109,20 +109,22 @@ def run(plan: Plan[T], execute: Callable[[Unit], list[Any]], retry: Retry = NO_R
 
 
 def _attempt(unit: Unit, execute: Callable[[Unit], list[Any]], retry: Retry) -> list[Any]:
+    try:
+        return execute(unit)  # the usual case: no pauses computed, nothing else
+    except ConflictError as exc:
+        if retry.attempts == 1 or not _retryable(exc):
+            raise
+        last = exc
     for pause in retry.pauses():
+        log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, last)
+        time.sleep(pause)
         try:
             return execute(unit)
         except ConflictError as exc:
             if not _retryable(exc):
                 raise
-            log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, exc)
-            time.sleep(pause)
-    try:
-        return execute(unit)
-    except ConflictError as exc:
-        if retry.attempts > 1 and _retryable(exc):
-            raise _exhausted(exc, retry.attempts) from exc
-        raise
+            last = exc
+    raise _exhausted(last, retry.attempts) from last
 
 
 async def arun(plan: Plan[T], execute: Callable[[Unit], Awaitable[list[Any]]],
@@ -146,20 +148,22 @@ async def arun(plan: Plan[T], execute: Callable[[Unit], Awaitable[list[Any]]],
 
 async def _aattempt(unit: Unit, execute: Callable[[Unit], Awaitable[list[Any]]],
                     retry: Retry, shield: bool) -> list[Any]:
+    try:
+        return await (_uncancellable(execute(unit)) if shield else execute(unit))
+    except ConflictError as exc:
+        if retry.attempts == 1 or not _retryable(exc):
+            raise
+        last = exc
     for pause in retry.pauses():
+        log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, last)
+        await asyncio.sleep(pause)  # a cancel here leaves nothing half-written
         try:
             return await (_uncancellable(execute(unit)) if shield else execute(unit))
         except ConflictError as exc:
             if not _retryable(exc):
                 raise
-            log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, exc)
-            await asyncio.sleep(pause)  # a cancel here leaves nothing half-written
-    try:
-        return await (_uncancellable(execute(unit)) if shield else execute(unit))
-    except ConflictError as exc:
-        if retry.attempts > 1 and _retryable(exc):
-            raise _exhausted(exc, retry.attempts) from exc
-        raise
+            last = exc
+    raise _exhausted(last, retry.attempts) from last
 
 
 async def _uncancellable(step: Awaitable[list[Any]]) -> list[Any]:
