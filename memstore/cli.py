@@ -81,11 +81,24 @@ def _transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     c.add_argument("src", metavar="SRC_URL", help="the database to read")
     c.add_argument("dst", metavar="DST_URL", help="the database to write (tables are created)")
     c.add_argument("--user", help="only this user's data, as export --user takes it")
+    g = sub.add_parser("migrate-from", help="migrate LangChain SQLChatMessageHistory or "
+                       "Agents SDK SQLiteSession/SQLAlchemySession tables (idempotent)")
+    g.add_argument("framework", choices=["langchain", "openai-agents"],
+                   help="whose tables: langchain (message_store) or openai-agents "
+                   "(agent_messages)")
+    g.add_argument("url", metavar="URL", help="the source database: sqlite:///file.db or "
+                   "postgresql://... (a SQLAlchemy driver suffix such as +psycopg is ignored)")
+    g.add_argument("--table", help="the source table (default: message_store for langchain, "
+                   "agent_messages for openai-agents)")
+    g.add_argument("--to", metavar="DST_URL", help="the memstore database to write (tables "
+                   "are created; default: URL itself)")
 
 
 def _transfer(args: argparse.Namespace) -> int:
     from . import transfer
 
+    if args.command == "migrate-from":
+        return _migrate_from(args)
     if args.command == "export":
         if (path := missing_sqlite_file(args.url)) is not None:
             print(f"memstore: no SQLite database at {path}", file=sys.stderr)
@@ -119,6 +132,14 @@ def _transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate_from(args: argparse.Namespace) -> int:
+    from . import migrate
+
+    done = migrate.migrate_from(args.framework, args.url, to=args.to, table=args.table)
+    print(f"memstore: {done.summary()}")
+    return 0
+
+
 def missing_sqlite_file(url: str) -> str | None:
     """The path of a ``sqlite:`` URL's database file when that file does not exist.
 
@@ -148,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "schema":
         sys.stdout.write(sqlfiles.schema_text(DIALECT_ALIASES.get(args.dialect, args.dialect)))
         return 0
-    if args.command in ("export", "import", "copy"):
+    if args.command in ("export", "import", "copy", "migrate-from"):
         try:
             return _transfer(args)
         except MemstoreError as exc:
