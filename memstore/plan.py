@@ -103,18 +103,21 @@ def run(plan: Plan[T], execute: Callable[[Unit], list[Any]], retry: Retry = NO_R
     try:
         unit = next(plan)
         while True:
-            unit = plan.send(_attempt(unit, execute, retry))
+            try:
+                results = execute(unit)  # the usual case, inline: a call is mostly this
+            except ConflictError as exc:
+                results = _again(unit, execute, retry, exc)
+            unit = plan.send(results)
     except StopIteration as finished:
         return finished.value  # type: ignore[no-any-return]
 
 
-def _attempt(unit: Unit, execute: Callable[[Unit], list[Any]], retry: Retry) -> list[Any]:
-    try:
-        return execute(unit)  # the usual case: no pauses computed, nothing else
-    except ConflictError as exc:
-        if retry.attempts == 1 or not _retryable(exc):
-            raise
-        last = exc
+def _again(unit: Unit, execute: Callable[[Unit], list[Any]], retry: Retry,
+           exc: ConflictError) -> list[Any]:
+    """After the first attempt of ``unit`` lost a conflict: the retries, if it may."""
+    if retry.attempts == 1 or not _retryable(exc):
+        raise exc
+    last = exc
     for pause in retry.pauses():
         log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, last)
         time.sleep(pause)

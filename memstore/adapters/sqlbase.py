@@ -57,10 +57,10 @@ class SqlDialect(Dialect):
     def unit(self, kind: Kind, *stmts: Stmt) -> Unit:
         return Unit(kind, stmts)
 
-    def rows(self, name: str, params: Mapping[str, Any]) -> Plan[list[Row]]:
-        """One read statement, its rows."""
-        (rows,) = yield Unit("read", (Stmt(self.sql[name], params, "rows"),))
-        return rows  # type: ignore[no-any-return]
+    def read(self, name: str, params: Mapping[str, Any]) -> Unit:
+        """One read statement wanting its rows: ``(rows,) = yield self.read(...)``. (A
+        unit, not a sub-plan: every read is this, and a generator more costs each call.)"""
+        return Unit("read", (Stmt(self.sql[name], params, "rows"),))
 
     def one(self, name: str, params: Mapping[str, Any]) -> Plan[Any]:
         """One writing statement, as its own atomic unit; what it returns by ``want``."""
@@ -95,7 +95,7 @@ class SqlDialect(Dialect):
             "content": content, "updated_at": self.encode_time(updated_at)})
 
     def get_working_memory(self, wm_id: str) -> Plan[WorkingMemory | None]:
-        rows = yield from self.rows("get_working_memory", {"id": wm_id})
+        (rows,) = yield self.read("get_working_memory", {"id": wm_id})
         if not rows:
             return None
         scope, chat_id, user_id, content, updated_at = rows[0]
@@ -154,7 +154,7 @@ class SqlDialect(Dialect):
         suffix = "" if user_id is None else "_of_user"
         before: Row | None = None
         if before_id is not None:
-            found = yield from self.rows("message_position",
+            (found,) = yield self.read("message_position",
                                          {"id": before_id, "chat_id": chat_id})
             if not found:
                 raise NotFoundError(f"before_id: message {before_id} is not a message of "
@@ -167,10 +167,10 @@ class SqlDialect(Dialect):
             if user_id is not None:
                 params["user_id"] = user_id  # only the parameters the statement names
             if before is None:
-                rows = yield from self.rows("last_messages" + suffix, params)
+                (rows,) = yield self.read("last_messages" + suffix, params)
             else:
                 params["before_ts"], params["before_id"] = before[0], before[1]
-                rows = yield from self.rows("messages_before" + suffix, params)
+                (rows,) = yield self.read("messages_before" + suffix, params)
             collected += rows
             if len(rows) < size or (limit is not None and len(collected) >= limit):
                 return self.messages_from_rows(collected)
@@ -206,9 +206,9 @@ class SqlDialect(Dialect):
 
     def count_messages(self, chat_id: str, status: str | None = None) -> Plan[int]:
         if status is None:
-            rows = yield from self.rows("count_messages", {"chat_id": chat_id})
+            (rows,) = yield self.read("count_messages", {"chat_id": chat_id})
         else:
-            rows = yield from self.rows("count_messages_with_status",
+            (rows,) = yield self.read("count_messages_with_status",
                                         {"chat_id": chat_id, "status": status})
         return int(rows[0][0])
 
@@ -237,7 +237,7 @@ class SqlDialect(Dialect):
         name = "messages_window"
         while True:
             size = MESSAGE_PAGE if limit is None else min(MESSAGE_PAGE, limit - len(collected))
-            rows = yield from self.rows(name, {**params, "limit": size})
+            (rows,) = yield self.read(name, {**params, "limit": size})
             collected += rows
             if len(rows) < size or (limit is not None and len(collected) >= limit):
                 return self.oldest_first(collected)
@@ -248,9 +248,9 @@ class SqlDialect(Dialect):
 
     def chat_ids(self, user_id: str | None, limit: int) -> Plan[list[str]]:
         if user_id is None:
-            rows = yield from self.rows("chat_ids", {"limit": limit})
+            (rows,) = yield self.read("chat_ids", {"limit": limit})
         else:
-            rows = yield from self.rows("chat_ids_of_user", {"user_id": user_id, "limit": limit})
+            (rows,) = yield self.read("chat_ids_of_user", {"user_id": user_id, "limit": limit})
         return [r[0] for r in rows]
 
     # -- chats ---------------------------------------------------------------------
@@ -265,14 +265,14 @@ class SqlDialect(Dialect):
             "updated_at": self.encode_time(updated_at), "message_count": message_count})
 
     def get_chat(self, chat_id: str) -> Plan[Chat | None]:
-        rows = yield from self.rows("get_chat", {"chat_id": chat_id})
+        (rows,) = yield self.read("get_chat", {"chat_id": chat_id})
         return self.chat_from_row(rows[0]) if rows else None
 
     def list_chats(self, user_id: str | None, limit: int) -> Plan[list[Chat]]:
         if user_id is None:
-            rows = yield from self.rows("list_chats", {"limit": limit})
+            (rows,) = yield self.read("list_chats", {"limit": limit})
         else:
-            rows = yield from self.rows("list_chats_of_user", {"user_id": user_id,
+            (rows,) = yield self.read("list_chats_of_user", {"user_id": user_id,
                                                                "limit": limit})
         return [self.chat_from_row(r) for r in rows]
 
@@ -289,7 +289,7 @@ class SqlDialect(Dialect):
         name = "scan_chats" + suffix
         found: list[Chat] = []
         while True:
-            rows = yield from self.rows(name, params)
+            (rows,) = yield self.read(name, params)
             for row in rows:
                 if match(row[2]):
                     found.append(self.chat_from_row(row))
