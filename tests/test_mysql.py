@@ -881,3 +881,51 @@ def test_wsrep_sync_wait_from_the_url_survives_a_reconnect(db: str) -> None:
     for bad in ("16", "-1", "x", ""):
         with pytest.raises(memstore.ValidationError, match="wsrep_sync_wait"):
             memstore.connect(f"{url(db)}&wsrep_sync_wait={bad}")
+
+
+def test_session_variables_from_the_url(db: str) -> None:
+    """The URL's session variables are checked, then set by their own statement (value
+    bound by the driver) after every connect; the caller names them as the server does."""
+    options = ("innodb_lock_wait_timeout=7&lock_wait_timeout=11&max_statement_time=2.5"
+               "&wait_timeout=3600")
+    with memstore.connect(f"{url(db)}&{options}") as mem:
+        mem.init_schema()
+        read = ("SELECT @@session.innodb_lock_wait_timeout, @@session.lock_wait_timeout, "
+                "@@session.max_statement_time, @@session.wait_timeout")
+        assert checks.query(mem, read) == [(7, 11, 2.5, 3600)]
+        with closing(backend.raw_connect(db)) as killer:
+            killer.cursor().execute(f"KILL {mem.adapter.conn.thread_id()}")
+        with pytest.raises(memstore.BackendError):
+            mem.get_chat("c")  # the call the kill interrupts
+        assert checks.query(mem, read) == [(7, 11, 2.5, 3600)]  # set again on reconnect
+        mem.save_message("c", "user", "hi")
+        assert [m.content for m in mem.get_messages("c")] == ["hi"]
+
+
+@pytest.mark.parametrize(("option", "reason"), [
+    ("innodb_lock_wait_timeout=0", "whole number of seconds from 1"),
+    ("lock_wait_timeout=1.5", "whole number of seconds"),
+    ("max_statement_time=-1", "positive number of seconds"),
+    ("max_statement_time=nan", "positive number of seconds"),
+    ("wait_timeout=x", "whole number of seconds"),
+    ("max_execution_time=-5", "whole number of milliseconds"),
+    ("sql_mode=ANSI", "unknown option 'sql_mode'"),
+    ("autocommit=0", "unknown option 'autocommit'"),
+])
+def test_session_variables_are_refused_before_connecting(option: str, reason: str) -> None:
+    """Checked before any connection is opened: the host below does not exist."""
+    with pytest.raises(memstore.ValidationError, match=reason) as info:
+        memstore.connect(f"mysql://u:p@127.0.0.1:1/db?{option}")
+    assert info.value.field == "url"
+
+
+def test_a_session_variable_the_server_lacks_fails_the_connect(db: str) -> None:
+    """max_execution_time is MySQL's, max_statement_time MariaDB's: the server's own
+    'unknown system variable' error, not a connection that quietly ignores it."""
+    with closing(backend.raw_connect(db)) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT VERSION()")
+        (version,) = cur.fetchone()
+    lacking = "max_execution_time" if "mariadb" in version.lower() else "max_statement_time"
+    with pytest.raises(memstore.BackendError, match=lacking):
+        memstore.connect(f"{url(db)}&{lacking}=1")

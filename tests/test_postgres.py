@@ -8,6 +8,7 @@ database) of its own that it drops afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import re
@@ -30,6 +31,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import memstore
+from memstore import plan
 from tests import checks
 from tests.backend_postgres import SCHEMA, server_url, with_options
 
@@ -364,6 +366,38 @@ def test_session_time_zone_from_the_url_options(ready: Scratch) -> None:
             cur.execute("SHOW TimeZone")
             assert cur.fetchone() == ("Pacific/Chatham",)
         check_utc_instants(mem, ready)
+
+
+def test_session_variables_from_the_url_options_sync_and_async(ready: Scratch) -> None:
+    """libpq's own `options` URL parameter is PostgreSQL's general way to set session
+    variables: the server checks each (memstore builds no SQL from it), for memstore's
+    own connections, sync and async, and again after a reconnect."""
+    url = ready.url("-c statement_timeout=1234", "-c lock_timeout=500",
+                    "-c idle_in_transaction_session_timeout=60000")
+    read = "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), " \
+           "current_setting('idle_in_transaction_session_timeout')"
+    expected = [("1234ms", "500ms", "1min")]
+    with memstore.connect(url) as mem:
+        assert checks.query(mem, read) == expected
+        pid = int(mem.adapter.source._conn.info.backend_pid)  # type: ignore[attr-defined]
+        ready.rows(f"SELECT pg_terminate_backend({pid})")
+        with contextlib.suppress(memstore.BackendError):
+            mem.get_chat("c")  # may be the call that finds the connection gone
+        assert checks.query(mem, read) == expected
+
+    async def async_side() -> list[Any]:
+        async with await memstore.connect_async(url) as amem:
+            unit = plan.Unit("read", (plan.Stmt(read, {}, "rows"),))
+
+            def reading() -> plan.Plan[list[Any]]:
+                (rows,) = yield unit
+                return list(rows)
+            return await amem._run(reading())
+    assert asyncio.run(async_side()) == expected
+    with pytest.raises(memstore.BackendError, match="statement_timeoutt"):
+        memstore.connect(ready.url("-c statement_timeoutt=5"))
+    with pytest.raises(memstore.BackendError, match="statement_timeout"):
+        memstore.connect(ready.url("-c statement_timeout=soon"))
 
 
 # -- a database with another collation and a role-level time zone ------------------------

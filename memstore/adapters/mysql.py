@@ -98,6 +98,33 @@ TIMEOUTS = {"connect_timeout": 10.0, "read_timeout": 60.0, "write_timeout": 60.0
 SSL_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
                "ssl_disabled")
 
+
+def _whole(low: int, high: int, unit: str) -> Callable[[str, str], int]:
+    def check(name: str, value: str) -> int:
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise ValidationError("url", f"{name} must be a whole number of {unit} from "
+                                  f"{low} to {high}; got {value!r}")
+        return int(value)
+    return check
+
+
+def _statement_seconds(name: str, value: str) -> float:
+    return 0.0 if value in ("0", "0.0") else validate.seconds("url", value, what=name)
+
+
+# Session variables a URL may set (?name=value), each checked here and set by its own
+# statement in session.sql (set_<name>, the value bound by the driver) after every
+# connect. A fixed list, because MySQL has no set_config(name, value): setting a variable
+# named in the URL would mean building SQL from it. Add one with a line here and there.
+SESSION_VARIABLES: dict[str, Callable[[str, str], Any]] = {
+    "wsrep_sync_wait": _whole(0, 15, "flags (a bit mask)"),
+    "innodb_lock_wait_timeout": _whole(1, 1073741824, "seconds"),
+    "lock_wait_timeout": _whole(1, 31536000, "seconds"),
+    "max_statement_time": _statement_seconds,
+    "max_execution_time": _whole(0, 4294967295, "milliseconds"),
+    "wait_timeout": _whole(1, 31536000, "seconds"),
+}
+
 # Collations that compare ids byte for byte with no trailing-space padding.
 NOPAD_BIN = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin")
 # working_memory.id is 'chat:' or 'user:' and an id of up to 255 characters.
@@ -770,8 +797,9 @@ def _chunks(rows: list[list[Any]], sizes: list[int], budget: int) -> Iterator[li
 # -- entry points (memstore.connect) --------------------------------------------------
 
 
-def _connect_options(url: str) -> dict[str, Any]:
-    """PyMySQL's connect() arguments for a URL (its session settings aside)."""
+def _connect_options(url: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """PyMySQL's connect() arguments for a URL, and the session variables it sets (their
+    session.sql statement names and parameters)."""
     parts = urlsplit(url)
     database = unquote(parts.path.lstrip("/"))
     if not database or "/" in database:
@@ -781,24 +809,22 @@ def _connect_options(url: str) -> dict[str, Any]:
     except ValueError:
         raise ValidationError("url", "the port must be a number") from None
     kwargs: dict[str, Any] = dict(TIMEOUTS)
+    settings: dict[str, dict[str, Any]] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in TIMEOUTS:
             kwargs[name] = validate.seconds("url", value, what=name)
-        elif name == "wsrep_sync_wait":  # memstore's, not PyMySQL's: see MysqlRunner
-            if not value.isdigit() or not 0 <= int(value) <= 15:
-                raise ValidationError("url", "wsrep_sync_wait must be a whole number from 0 "
-                                      f"to 15 (a bit mask); got {value!r}")
-            kwargs[name] = int(value)
+        elif name in SESSION_VARIABLES:  # memstore's, not PyMySQL's: see MysqlRunner
+            settings[f"set_{name}"] = {"value": SESSION_VARIABLES[name](name, value)}
         elif name in SSL_OPTIONS or name == "unix_socket":
             flag = name in ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
             kwargs[name] = value.lower() in ("1", "true", "yes") if flag else value
         else:
-            known = ", ".join([*TIMEOUTS, "wsrep_sync_wait", "unix_socket", *SSL_OPTIONS])
+            known = ", ".join([*TIMEOUTS, *SESSION_VARIABLES, "unix_socket", *SSL_OPTIONS])
             raise ValidationError("url", f"unknown option {name!r}; use {known}")
     return dict(host=parts.hostname or "localhost", port=port,
                 user=unquote(parts.username) if parts.username else None,
                 password=unquote(parts.password or ""), database=database,
-                charset="utf8mb4", autocommit=True, **kwargs)
+                charset="utf8mb4", autocommit=True, **kwargs), list(settings.items())
 
 
 def _pair(conn: Any, tables: Mapping[str, str], *, owned: bool
@@ -810,8 +836,7 @@ def _pair(conn: Any, tables: Mapping[str, str], *, owned: bool
 
 
 def from_url(url: str, tables: Mapping[str, str]) -> tuple[MysqlDialect, MysqlRunner]:
-    options = _connect_options(url)
-    sync_wait = options.pop("wsrep_sync_wait", None)
+    options, settings = _connect_options(url)
     session = sqlfiles.load("mysql", tables, file="session")
     try:
         conn = pymysql.connect(init_command=session["session"], **options)
@@ -819,8 +844,8 @@ def from_url(url: str, tables: Mapping[str, str]) -> tuple[MysqlDialect, MysqlRu
         raise map_error(exc) from exc
     try:
         dialect, runner = _pair(conn, tables, owned=True)
-        if sync_wait is not None:
-            runner.settings.append(("wsrep_sync_wait", {"value": sync_wait}))
+        if settings:
+            runner.settings.extend(settings)
             runner.apply_settings()
         return dialect, runner
     except BaseException as exc:

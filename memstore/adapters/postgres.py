@@ -184,7 +184,7 @@ TIME = "timestamp without time zone"
 EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
     "working_memory": {"id": "text", "scope": "text", "chat_id": "text", "user_id": "text",
                        "content": "text", "updated_at": TIME},
-    "messages": {"id": "integer", "chat_id": "text", "user_id": "text", "role": "text",
+    "messages": {"id": "bigint", "chat_id": "text", "user_id": "text", "role": "text",
                  "content": "text", "timestamp": TIME},
     "chats": {"chat_id": "text", "user_id": "text", "title": "text", "created_at": TIME,
               "updated_at": TIME, "message_count": "integer"},

@@ -5,7 +5,11 @@
 -- memstore promises on every backend (the TS package reads and writes these types too):
 --   * working_memory.id VARCHAR(260): 'chat:' or 'user:' and an id of up to 255 characters;
 --   * TIMESTAMP(3) instead of TIMESTAMP: milliseconds (TIMESTAMP drops the fraction);
---   * MEDIUMTEXT content instead of TEXT: up to 1 MiB (TEXT holds 65,535 bytes);
+--   * MEDIUMTEXT content instead of TEXT: up to 16 MiB (TEXT holds 65,535 bytes);
+--   * conversation_messages.id BIGINT instead of INT: 2^63 - 1 ids, not 2^31 - 1, which a
+--     Galera cluster (ids step by its node count) or rolled-back inserts use up faster; the
+--     TS package never reads the id and leaves it to AUTO_INCREMENT. `memstore init`
+--     leaves an existing INT id alone (widening rewrites the table; see the README);
 --   * ids in a binary NO PAD collation, so that 'c1', 'C1', 'c1 ' and precomposed vs
 --     decomposed 'é' are different ids, ordered by code point. Its name differs per
 --     server, so version comments pick it: MySQL runs /*!80017 ...*/ (MariaDB ignores
@@ -33,7 +37,7 @@ CREATE TABLE IF NOT EXISTS working_memory (
 -- idx_messages_chat_order is memstore's own: read backwards it is exactly "newest first,
 -- id as tiebreak", so the last N of a chat is an index range scan with no sort.
 CREATE TABLE IF NOT EXISTS conversation_messages (
-  id INT NOT NULL AUTO_INCREMENT,
+  id BIGINT NOT NULL AUTO_INCREMENT,
   chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
   user_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */,
   role VARCHAR(50) NOT NULL,

@@ -22,8 +22,33 @@ SET @memstore_tz = @@session.time_zone, @memstore_mode = @@session.sql_mode,
 -- A caller's connection, after each unit: its own values back.
 SET time_zone = @memstore_tz, sql_mode = @memstore_mode;
 
--- name: wsrep_sync_wait
--- The URL option wsrep_sync_wait=N (MariaDB Galera): with N = 1, a read waits until this
--- node has applied every write the cluster committed before it (read-your-writes across
--- nodes). Run after every connect, the value bound by the driver.
+-- Session variables a URL may set (mysql://...?innodb_lock_wait_timeout=5): one statement
+-- per variable, named set_<variable>, the value bound by the driver and checked first in
+-- memstore/adapters/mysql.py (SESSION_VARIABLES). Run after every connect, a reconnect
+-- included (init_command takes no bound parameter). A variable the server does not know
+-- (max_statement_time is MariaDB's, max_execution_time MySQL's) fails the connect.
+
+-- name: set_wsrep_sync_wait
+-- MariaDB Galera: with 1, a read waits until this node has applied every write the
+-- cluster committed before it (read-your-writes across nodes).
 SET SESSION wsrep_sync_wait = %(value)s;
+
+-- name: set_innodb_lock_wait_timeout
+-- Seconds a statement waits for a row lock before error 1205 (memstore retries it).
+SET SESSION innodb_lock_wait_timeout = %(value)s;
+
+-- name: set_lock_wait_timeout
+-- Seconds a statement waits for a metadata lock (e.g. behind an ALTER TABLE).
+SET SESSION lock_wait_timeout = %(value)s;
+
+-- name: set_max_statement_time
+-- MariaDB: seconds a statement may run before it is aborted (0: no limit).
+SET SESSION max_statement_time = %(value)s;
+
+-- name: set_max_execution_time
+-- MySQL: milliseconds a SELECT may run before it is aborted (0: no limit).
+SET SESSION max_execution_time = %(value)s;
+
+-- name: set_wait_timeout
+-- Seconds the server keeps an idle connection (memstore reconnects its own when lost).
+SET SESSION wait_timeout = %(value)s;

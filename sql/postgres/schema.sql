@@ -22,8 +22,12 @@ CREATE TABLE IF NOT EXISTS working_memory (
 CREATE INDEX IF NOT EXISTS idx_working_memory_scope ON working_memory (scope, chat_id, user_id);
 
 -- name: create_messages
+-- id is BIGSERIAL where the TS package's is SERIAL: 2^63 - 1 ids instead of 2^31 - 1
+-- (about 2.1 billion, fewer still with gaps from rolled-back inserts). The TS package
+-- never reads the id (getMessages returns contents), and its inserts leave it to the
+-- sequence, so it works on either; tables that exist keep their type (see the README).
 CREATE TABLE IF NOT EXISTS conversation_messages (
-  id SERIAL PRIMARY KEY,
+  id BIGSERIAL PRIMARY KEY,
   chat_id TEXT NOT NULL,
   user_id TEXT,
   role TEXT NOT NULL,

@@ -368,3 +368,45 @@ def test_a_batch_saved_in_one_call_reads_back_in_order_through_ts(
     assert [m.content for m in saved] == expected
     stamps = [m.timestamp for m in saved]
     assert stamps == sorted(set(stamps)) and stamps[0] == NOW
+
+
+# -- ids beyond 32 bits ------------------------------------------------------------------
+
+BIG_ID = 3_000_000_000  # past 2^31 - 1, where a SERIAL / INT id column stops
+
+
+def test_ids_beyond_32_bits_on_the_tables_memstore_init_created(
+        target: Target, ts: RunTs) -> None:
+    """memstore creates 64-bit message ids (PostgreSQL BIGSERIAL, MySQL BIGINT; SQLite's
+    INTEGER is 64-bit anyway). With the id counter moved past 2^31 - 1, as on a busy or a
+    Galera database, the TS package still reads and writes the rows, and memstore pages
+    through them by id."""
+    init_with_cli(target)
+    with closing(target.connect()) as conn:
+        cur = conn.cursor()
+        if target.dialect == "postgres":
+            cur.execute("SELECT setval(pg_get_serial_sequence('conversation_messages', 'id'),"
+                        " %s)", (BIG_ID,))
+        elif target.dialect == "mysql":
+            cur.execute(f"ALTER TABLE conversation_messages AUTO_INCREMENT = {BIG_ID + 1}")
+        else:
+            cur.execute("INSERT INTO sqlite_sequence (name, seq) "
+                        "VALUES ('conversation_messages', ?)", (BIG_ID,))
+        conn.commit()
+    with memstore.connect(target.url) as mem:
+        mem.save_messages("big", [{"role": r, "content": c, "timestamp": t}
+                                  for r, c, t in MESSAGES[:2]])
+    ts(target, [op("saveMessage", chatId="big", role="user", content="from TS",
+                   timestamp=ms(M3))])
+    (read,) = ts(target, [op("getMessages", chatId="big")])
+    assert read == [ts_parsed(c) for _, c, _ in MESSAGES[:2]] + ["from TS"]
+    with memstore.connect(target.url) as mem:
+        saved = mem.get_messages("big")
+        ids = [m.id for m in saved]
+        assert ids == sorted(ids) and ids[0] == BIG_ID + 1 and len(ids) == 3
+        assert [m.content for m in mem.get_messages("big", limit=1, before_id=ids[2])] \
+            == [MESSAGES[1][1]]
+        popped = mem.pop_message("big")  # deletes by a 64-bit id
+        assert popped is not None and (popped.id, popped.content) == (ids[2], "from TS")
+        assert mem.delete_messages("big", [ids[0]]) == 1
+        assert [m.id for m in mem.get_messages("big")] == [ids[1]]
