@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import signal
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +37,18 @@ def mem(backend: Backend, api: str) -> Iterator[Any]:
 
 _backend_of: dict[str, str] = {}
 _outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (a CI timeout, `kill`) ends the run as Ctrl-C does: fixtures are torn down
+    and the atexit hooks drop the scratch folders, schemas and databases the run made.
+    Python's default for SIGTERM is to die at once, leaving them behind."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupted)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,6 +8,7 @@ never created. Every derived name now fits in 63 characters and stays distinct.
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,8 @@ import pytest
 
 import memstore
 from memstore import sqlfiles
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Three names of 63 characters that share their first 59: the kept start of each index
 # name is the same, so only the hash keeps the index names apart.
@@ -223,3 +226,30 @@ def test_a_mistyped_url_gets_a_did_you_mean(url: str, hint: str) -> None:
     with pytest.raises(memstore.ValidationError) as info:
         memstore.connect(url)
     assert info.value.field == "url" and hint in str(info.value)
+
+
+def test_a_test_run_stopped_by_sigterm_removes_its_scratch_folder(tmp_path: Path) -> None:
+    """A pytest run of this suite that gets SIGTERM mid-test still runs its atexit hooks
+    (tests/conftest.py turns SIGTERM into KeyboardInterrupt): its scratch folder is gone."""
+    (tmp_path / "test_sleeper.py").write_text(
+        "import time\n"
+        "from tests import backends\n"
+        "def test_sleep():\n"
+        "    print('SCRATCH', backends._scratch, flush=True)\n"
+        "    time.sleep(60)\n")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+         "-p", "tests.conftest", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
+         str(tmp_path / "test_sleeper.py")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert child.stdout is not None
+    scratch = None
+    for line in child.stdout:
+        if line.startswith("SCRATCH "):
+            scratch = Path(line.split(" ", 1)[1].strip())
+            break
+    assert scratch is not None and scratch.is_dir()
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=60)
+    assert child.returncode != 0
+    assert not scratch.exists()
