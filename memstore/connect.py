@@ -13,7 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import sqlfiles
@@ -25,6 +25,32 @@ from .errors import MemstoreError, ValidationError
 from .store import RETRIES, AsyncMemory, Clock, Memory
 
 DEFAULT_URL = "sqlite:///memstore.db"
+
+
+class _DbapiConnection(Protocol):
+    """sqlite3, psycopg, PyMySQL and libsql connections: what a type checker needs to
+    tell one from a mistake such as ``connect(123)``."""
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any: ...
+    def close(self) -> Any: ...
+
+
+class _LibsqlClient(Protocol):
+    """libsql-client's ``Client`` and ``ClientSync``."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any: ...
+    def batch(self, *args: Any, **kwargs: Any) -> Any: ...
+    def close(self) -> Any: ...
+
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+    # What connect() and connect_async() take (checked again at run time): a URL or a path
+    # ("sqlite:///agent.db", "postgresql://...", "memory://"), a DB-API connection, a
+    # libsql-client client, a psycopg pool, or None for the default.
+    Target: TypeAlias = (str | _DbapiConnection | _LibsqlClient | ConnectionPool[Any]
+                         | AsyncConnectionPool[Any] | None)
 
 # URL scheme -> adapter module (each has ``from_url(url, tables)``) and its pip extra.
 SCHEMES: dict[str, tuple[str, str]] = {
@@ -51,7 +77,7 @@ CONNECTION_PACKAGES: dict[str, str] = {
 
 
 def connect(
-    target: str | Any | None = None, *, tables: Mapping[str, str] | None = None,
+    target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
     retries: int = RETRIES,
 ) -> Memory:
@@ -91,7 +117,7 @@ def connect(
 
 
 async def connect_async(
-    target: str | Any | None = None, *, tables: Mapping[str, str] | None = None,
+    target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
     retries: int = RETRIES,
 ) -> AsyncMemory:
