@@ -32,12 +32,16 @@ check: lint types test
 services:
 	@bash .ci/services.sh start '$(SERVICES_DIR)' >/dev/null
 	@bash .ci/turso-server.sh start '$(SERVICES_DIR)-turso' >/dev/null
+	@. '$(SERVICES_DIR)-turso/env' && bash .ci/sqld-tls.sh start '$(SERVICES_DIR)-tls' >/dev/null \
+		|| echo "# no TLS in front of sqld (see above): tests/test_tls.py will be skipped" >&2
 	@echo "# test servers running; for pytest in your shell, paste these lines or run"
-	@echo "#   . $(SERVICES_DIR)/env; . $(SERVICES_DIR)-turso/env"
+	@echo "#   . $(SERVICES_DIR)/env; . $(SERVICES_DIR)-turso/env; . $(SERVICES_DIR)-tls/env"
 	@cat '$(SERVICES_DIR)/env' '$(SERVICES_DIR)-turso/env'
+	@cat '$(SERVICES_DIR)-tls/env' 2>/dev/null || true
 
 services-stop:
 	bash .ci/services.sh stop '$(SERVICES_DIR)'
+	bash .ci/sqld-tls.sh stop '$(SERVICES_DIR)-tls'
 	bash .ci/turso-server.sh stop '$(SERVICES_DIR)-turso'
 
 # The distributed engines for tests/test_distributed.py: a 3-node MariaDB Galera cluster
@@ -68,12 +72,14 @@ bench: | .venv/bin/python
 	$(MAKE) install
 
 # Other libraries' chat histories on the same data; their packages go into a venv of
-# their own (bench/requirements-peers.txt), never into memstore's extras.
+# their own (bench/requirements-peers.txt), never into memstore's extras. bench.peers times
+# the core API, bench.peers_frameworks memstore's integrations against each framework's stores.
 PEERS_VENV ?= bench/.venv-peers
 bench-peers:
 	@test -x $(PEERS_VENV)/bin/python || python3 -m venv $(PEERS_VENV)
-	$(PEERS_VENV)/bin/pip install -q -r bench/requirements-peers.txt -e .
+	$(PEERS_VENV)/bin/pip install -q -r bench/requirements-peers.txt -e '.[langchain,llama-index,agents]'
 	$(PEERS_VENV)/bin/python -m bench.peers --rows $(ROWS)
+	$(PEERS_VENV)/bin/python -m bench.peers_frameworks --rows $(ROWS)
 
 clean:
 	rm -rf .venv build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

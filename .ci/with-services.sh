@@ -4,7 +4,8 @@
 #
 #   bash .ci/with-services.sh COMMAND [ARGS...]
 #
-# For PostgreSQL + MariaDB (.ci/services.sh) and for sqld (.ci/turso-server.sh), each:
+# For PostgreSQL + MariaDB (.ci/services.sh), for sqld (.ci/turso-server.sh) and for TLS in
+# front of that sqld (.ci/sqld-tls.sh, env file $SERVICES_DIR-tls/env), each:
 #   1. MEMSTORE_TEST_*_URL already set (CI exports them; or you did): used as they are;
 #   2. else the env file `make services` wrote ($SERVICES_DIR/env, $SERVICES_DIR-turso/env,
 #      SERVICES_DIR defaults to /tmp/memstore-services), if its servers still answer;
@@ -61,7 +62,8 @@ cleanup() {
         dir=${entry#* }
         bash "$repo/.ci/$script" stop "$dir" || true
         # The scripts put a marker in the dirs they create; only such a dir is deleted.
-        if [[ -e $dir/.memstore-services || -e $dir/.memstore-turso ]]; then
+        if [[ -e $dir/.memstore-services || -e $dir/.memstore-turso ||
+              -e $dir/.memstore-sqld-tls ]]; then
             rm -rf "$dir"
         fi
     done
@@ -100,6 +102,17 @@ elif use_env_file "$SERVICES_DIR-turso/env" MEMSTORE_TEST_TURSO_URL; then
     :
 elif [[ $START != 0 ]]; then
     start_own turso-server.sh memstore-test-turso
+fi
+
+# TLS in front of that sqld: the env file's only if it fronts this very sqld.
+tls_env=$SERVICES_DIR-tls/env
+if [[ -n ${MEMSTORE_TEST_TURSO_TLS_PORT:-} || -z ${MEMSTORE_TEST_TURSO_URL:-} ]]; then
+    :  # set by CI or by you, or no sqld to put TLS in front of
+elif [[ -f $tls_env && $(. "$tls_env"; echo "${MEMSTORE_TEST_TURSO_TLS_UPSTREAM:-}") == "$MEMSTORE_TEST_TURSO_URL" ]] &&
+        use_env_file "$tls_env" MEMSTORE_TEST_TURSO_TLS_URL; then
+    :
+elif [[ $START != 0 ]]; then
+    start_own sqld-tls.sh memstore-test-sqld-tls
 fi
 
 if [[ ! -d $repo/tests/interop/node_modules ]]; then

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import random
+import ssl
 import sys
 import threading
 import time
@@ -260,13 +261,23 @@ _WS_CLOSED_HINT = ("the server closed the WebSocket: most often the auth token i
                    "wrong (pass it as ?authToken= in the URL or set $TURSO_AUTH_TOKEN)")
 _TLS_HINT = ("the server does not speak TLS (a local sqld?): use libsql://HOST:PORT?tls=0, "
              "ws:// or http://")
+_CERT_HINT = ("TLS certificate verification failed: the server's certificate is not signed by "
+              "a CA this process trusts, or not for this host name. For a private CA, start "
+              "the program with SSL_CERT_FILE=/path/to/ca.pem in its environment (a PEM "
+              "bundle; it replaces the system's CAs, so append yours to them to keep both): "
+              "libsql-client's aiohttp reads it once, when it is first imported")
 
 
 def _hint(exc: BaseException) -> str:
     """What to do about a failed call, when the error says it."""
     import aiohttp
 
-    for e in _chain(exc):
+    chain = _chain(exc)
+    # Before _TLS_HINT: aiohttp's certificate error is a ClientSSLError too.
+    if any(isinstance(e, (ssl.SSLCertVerificationError,
+                          aiohttp.ClientConnectorCertificateError)) for e in chain):
+        return _CERT_HINT
+    for e in chain:
         code = str(getattr(e, "code", ""))
         text = str(e)
         if code.startswith("AUTH_") or "HTTP status 401" in text or \
