@@ -133,9 +133,15 @@ def _transfer(args: argparse.Namespace) -> int:
 
 
 def _migrate_from(args: argparse.Namespace) -> int:
-    from . import migrate
+    from . import migrate, transfer
 
-    done = migrate.migrate_from(args.framework, args.url, to=args.to, table=args.table)
+    # a bar on a terminal (with tqdm), else a line at most every second, as copy shows
+    display = transfer.ProgressDisplay(sys.stdout, label="migrated", unit="session")
+    try:
+        done = migrate.migrate_from(args.framework, args.url, to=args.to, table=args.table,
+                                    progress=display)
+    finally:
+        display.close()
     print(f"memstore: {done.summary()}")
     return 0
 

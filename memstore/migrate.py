@@ -73,6 +73,7 @@ class MigrateStats:
 
     sessions: int = 0
     messages: int = 0
+    total_sessions: int | None = None  # known once the source's sessions are listed
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
@@ -83,6 +84,11 @@ class MigrateStats:
     def summary(self) -> str:
         return (f"migrated {self.sessions} sessions, {self.messages} messages in "
                 f"{self.seconds:.1f} s")
+
+    def progress(self) -> tuple[int, int | None, dict[str, int]]:
+        """For :class:`memstore.transfer.ProgressDisplay`: sessions done, of how many,
+        the messages."""
+        return self.sessions, self.total_sessions, {"messages": self.messages}
 
 
 # -- the row format: the integrations' role and visible text, from the JSON ------------
@@ -391,8 +397,9 @@ def migrate_from(framework: str, source: str, *, to: Any = None,
 
 def _migrate(src: _Source, layout: _Layout, mem: Memory, max_bytes: int,
              progress: Progress | None) -> MigrateStats:
-    stats = MigrateStats()
-    for session_id in _sessions(src, layout):
+    sessions = _sessions(src, layout)
+    stats = MigrateStats(total_sessions=len(sessions))
+    for session_id in sessions:
         try:
             chat_id = v.ident("chat_id", session_id)
         except ValidationError as exc:

@@ -253,6 +253,22 @@ class Operations:
         user_id = v.optional_ident("user_id", user_id)
         return self._dialect.chat_ids(user_id, v.limit("limit", limit))
 
+    def _export_chats(self, user_id: str | None, after: str | None,
+                      limit: int) -> Plan[list[tuple[str, bool]]]:
+        """memstore.transfer's chat listing, in keyset pages (see Dialect.export_chats);
+        not public API: ``transfer`` runs it with ``_run``, on Memory and AsyncMemory."""
+        user_id = v.optional_ident("user_id", user_id)
+        if after is not None:
+            after = v.text("after", after)  # a chat id this listing returned
+        return self._dialect.export_chats(user_id, after, v.limit("limit", limit))
+
+    def _user_working_memories(self, after: str,
+                               limit: int) -> Plan[list[tuple[str, WorkingMemory]]]:
+        """memstore.transfer's listing of user-scope working memory, in keyset pages of
+        the row id (see Dialect.user_working_memories); not public API."""
+        after = v.text("after", after)  # an id this listing returned, or "user:"
+        return self._dialect.user_working_memories(after, v.limit("limit", limit))
+
     # -- chats -------------------------------------------------------------------
 
     def _save_chat(

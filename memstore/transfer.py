@@ -26,8 +26,9 @@ line). In order:
 
 Datetimes are ISO 8601 UTC with milliseconds (``2026-12-01T15:29:43.535Z``); contents are
 the stored text exactly. Both directions stream: export holds one chat's messages at a
-time (plus the list of chat ids and the set of user ids it met); import holds one chat's
-group.
+time plus one keyset page of chat ids (``CHAT_PAGE``), however many chats the database
+has; import holds one chat's group. A full export has the user-scope working memory of
+every user, also of users with no chat and no message.
 
 Import writes through the public ``Memory`` API, so every value is checked by the very
 rules the API applies (a bad record raises :class:`RecordError` naming the line and the
@@ -37,31 +38,38 @@ that chat are swapped for the file's, so importing twice stores nothing twice), 
 ``save_chat`` when the saves moved ``updated_at`` / ``message_count`` away from the file's
 values, and its working memory (an upsert). Each call is atomic; see the README for what
 that means across calls (a chat interrupted between calls is finished by re-running).
+
+Every function has an ``AsyncMemory`` twin: ``aexport_records``, ``aexport``,
+``aimport_records``, ``aimport_``, ``acopy``. Both run the same code: the export and the
+import are generators that yield the API calls they need and receive the results, driven
+by a loop that calls them (``Memory``) or calls and awaits them (``AsyncMemory``).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import IO, Any, TextIO
+from functools import partial
+from typing import IO, Any, Protocol, TextIO, TypeVar
 
 from . import validate as v
-from .connect import connect
+from .connect import connect, connect_async
 from .errors import MemstoreError, ValidationError
 from .models import Message, MessageItem, WorkingMemory
-from .store import Memory, working_memory_id
+from .store import AsyncMemory, Memory, working_memory_id
 
 FORMAT = "memstore"
 VERSION = 1
-# What the public listing calls return at most; a listing that comes back full may be
-# incomplete, and export refuses rather than leave chats out silently.
-LIST_LIMIT = v.MAX_LIMIT
+# Chats (and user-scope working memories) an export lists per keyset page: what the
+# listing holds in memory, however many chats the database has.
+CHAT_PAGE = 1000
 # One JSON line: a 16 MiB content escaped as \\uXXXX (6 bytes a character) plus the rest.
 MAX_LINE_BYTES = 6 * v.HARD_MAX_CONTENT_BYTES + 64 * 1024
 
@@ -73,6 +81,7 @@ END_KEYS = frozenset({"type", "chats", "messages", "working_memories"})
 HEADER_KEYS = frozenset({"format", "version", "exported_at", "source", "scope", "user_id",
                          "chat_id"})
 
+T = TypeVar("T")
 Record = dict[str, Any]
 Progress = Callable[["Stats"], None]
 
@@ -106,6 +115,11 @@ class Stats:
         return (f"{verb} {self.chats} chats, {self.messages} messages, "
                 f"{self.working_memories} working memories in {self.seconds:.1f} s")
 
+    def progress(self) -> tuple[int, int | None, dict[str, int]]:
+        """For :class:`ProgressDisplay`: chats done, of how many, the other counts."""
+        return self.chats, self.total_chats, {"messages": self.messages,
+                                              "working memories": self.working_memories}
+
 
 def iso(dt: datetime) -> str:
     """``2026-12-01T15:29:43.535Z``: the file's datetime form."""
@@ -113,36 +127,122 @@ def iso(dt: datetime) -> str:
         "+00:00", "Z")
 
 
+# -- one implementation, two drivers ----------------------------------------------------
+#
+# Export, import and copy are written once, as generators ("steps") that yield calls of the
+# memory's API (``partial(mem.get_chat, chat_id)``) and receive their results; an export
+# also yields its records. The sync driver calls each call (``Memory``); the async one calls
+# and awaits it (``AsyncMemory``). The same code runs for both, so they cannot drift.
+
+Call = Callable[[], Any]
+Steps = Generator[Call, Any, T]
+ExportSteps = Generator["Call | Record", Any, None]
+# Where an import reads its records: (line, record) pairs, and during a copy also the
+# export's calls, which the import passes on to its driver.
+Source = Generator["Call | tuple[int, Record]", Any, None]
+AnyMemory = Memory | AsyncMemory
+
+
+def _run_sync(steps: Generator[Any, Any, T]) -> Generator[Any, None, T]:
+    """Drive ``steps`` on a ``Memory``: make every call it yields, send it the result (or
+    throw in the exception, so its cleanup runs); yield what else it yields."""
+    send: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                item = steps.send(send) if error is None else steps.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            send = error = None
+            if not callable(item):
+                yield item
+                continue
+            try:
+                send = item()
+            except BaseException as exc:  # handed to the steps
+                error = exc
+    finally:
+        steps.close()
+
+
+def _drive(steps: Steps[T]) -> T:
+    gen = _run_sync(steps)
+    try:
+        item = next(gen)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    raise AssertionError(f"steps yielded {item!r}, not a call")
+
+
+async def _run_async(steps: Generator[Any, Any, Any],
+                     result: list[Any] | None = None) -> AsyncIterator[Any]:
+    """:func:`_run_sync` on an ``AsyncMemory`` (each call awaited); the steps' value is
+    appended to ``result``."""
+    send: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                item = steps.send(send) if error is None else steps.throw(error)
+            except StopIteration as stop:
+                if result is not None:
+                    result.append(stop.value)
+                return
+            send = error = None
+            if not callable(item):
+                yield item
+                continue
+            try:
+                send = item()
+                if inspect.isawaitable(send):
+                    send = await send
+            except BaseException as exc:  # handed to the steps
+                error = exc
+    finally:
+        steps.close()
+
+
+async def _adrive(steps: Steps[T]) -> T:
+    result: list[T] = []
+    async for item in _run_async(steps, result):
+        raise AssertionError(f"steps yielded {item!r}, not a call")
+    return result[0]
+
+
+def _sync_memory(mem: object, field: str, instead: str) -> Memory:
+    if isinstance(mem, AsyncMemory):
+        raise ValidationError(field, f"is an AsyncMemory; use transfer.{instead} with it")
+    if not isinstance(mem, Memory):
+        raise ValidationError(field, f"must be a memstore.Memory; got {type(mem).__name__}")
+    return mem
+
+
+def _async_memory(mem: object, field: str, instead: str) -> AsyncMemory:
+    if isinstance(mem, Memory):
+        raise ValidationError(field, f"is a Memory; use transfer.{instead} with it")
+    if not isinstance(mem, AsyncMemory):
+        raise ValidationError(field, f"must be a memstore.AsyncMemory; got "
+                              f"{type(mem).__name__}")
+    return mem
+
+
 # -- export -----------------------------------------------------------------------------
 
-def _full(what: str, items: list[Any]) -> None:
-    if len(items) >= LIST_LIMIT:
-        raise MemstoreError(
-            f"export lists chats with {what}, which returns at most {LIST_LIMIT:,}; it "
-            f"returned {len(items):,}, so there may be more and the export would be "
-            "incomplete. memstore has no paged chat listing yet: export per user "
-            "(--user) or per chat (--chat) instead")
+def _chat_page(mem: AnyMemory, user_id: str | None, after: str | None) -> Call:
+    """One keyset page of the chats an export covers: ``[(chat_id, whole)]``."""
+    return partial(mem._run, mem._export_chats(user_id, after, CHAT_PAGE))
 
 
-def list_chats(mem: Memory, *, user_id: str | None = None,
-               chat_id: str | None = None) -> list[tuple[str, bool]]:
-    """The chats an export covers, ascending: ``(chat_id, complete)``; ``complete`` false
-    for a user export's chats owned by someone else (only the user's messages go)."""
-    if user_id is not None and chat_id is not None:
-        raise ValidationError("chat_id", "give user_id or chat_id, not both")
-    if chat_id is not None:
-        chat_id = v.ident("chat_id", chat_id)
-        if mem.get_chat(chat_id) is None and mem.count_messages(chat_id) == 0:
-            raise MemstoreError(f"chat {chat_id!r} has no chat row and no messages")
-        return [(chat_id, True)]
-    rows = mem.get_chats(user_id=user_id, limit=LIST_LIMIT)
-    _full("get_chats(limit=10000)", rows)
-    ids = mem.chat_ids(user_id=user_id, limit=LIST_LIMIT)
-    _full("chat_ids(limit=10000)", ids)
-    if user_id is None:
-        return [(c, True) for c in sorted({*(r.chat_id for r in rows), *ids})]
-    owned = {r.chat_id for r in rows}
-    return sorted([(c, True) for c in owned] + [(c, False) for c in ids if c not in owned])
+def _count_steps(mem: AnyMemory, user_id: str | None) -> Steps[int]:
+    """How many chats an export covers (a copy's progress total), page by page."""
+    total, after = 0, None
+    while True:
+        page = yield _chat_page(mem, user_id, after)
+        total += len(page)
+        if len(page) < CHAT_PAGE:
+            return total
+        after = page[-1][0]
 
 
 def _message(m: Message) -> Record:
@@ -155,55 +255,95 @@ def _working_memory(wm: WorkingMemory) -> Record:
             "user_id": wm.user_id, "content": wm.content, "updated_at": iso(wm.updated_at)}
 
 
-def export_records(mem: Memory, *, user_id: str | None = None, chat_id: str | None = None,
-                   chats: list[tuple[str, bool]] | None = None) -> Iterator[Record]:
+def _chat_group(mem: AnyMemory, cid: str, whole: bool, user_id: str | None,
+                counts: Stats) -> ExportSteps:
+    """A chat's records: its chat record, its messages, its working memory."""
+    if whole:
+        row = yield partial(mem.get_chat, cid)
+        messages = yield partial(mem.get_messages, cid, limit=None)
+    else:
+        row = None
+        messages = [m for m in (yield partial(mem.get_messages, cid, user_id=user_id,
+                                              limit=None))
+                    if m.user_id == user_id]
+    yield {"type": "chat", "chat_id": cid, "row": row is not None,
+           "user_id": row.user_id if row else None, "title": row.title if row else None,
+           "created_at": iso(row.created_at) if row else None,
+           "updated_at": iso(row.updated_at) if row else None,
+           "message_count": row.message_count if row else None,
+           "messages": len(messages), "partial": not whole}
+    counts.chats += 1
+    for m in messages:
+        yield _message(m)
+    counts.messages += len(messages)
+    del messages
+    if whole:
+        wm = yield partial(mem.get_working_memory, scope="chat", chat_id=cid)
+        if wm is not None:
+            counts.working_memories += 1
+            yield _working_memory(wm)
+
+
+def _export_steps(mem: AnyMemory, user_id: str | None, chat_id: str | None) -> ExportSteps:
+    user_id = v.optional_ident("user_id", user_id)
+    if user_id is not None and chat_id is not None:
+        raise ValidationError("chat_id", "give user_id or chat_id, not both")
+    if chat_id is not None:
+        chat_id = v.ident("chat_id", chat_id)
+        if ((yield partial(mem.get_chat, chat_id)) is None
+                and (yield partial(mem.count_messages, chat_id)) == 0):
+            raise MemstoreError(f"chat {chat_id!r} has no chat row and no messages")
+    scope = "user" if user_id is not None else "chat" if chat_id is not None else "all"
+    yield {"format": FORMAT, "version": VERSION, "exported_at": iso(v.now()),
+           "source": mem.dialect, "scope": scope, "user_id": user_id, "chat_id": chat_id}
+    counts = Stats()
+    if chat_id is not None:
+        yield from _chat_group(mem, chat_id, True, None, counts)
+    else:
+        # keyset pages of CHAT_PAGE chats: the listing holds one page, however many chats
+        after: str | None = None
+        while True:
+            page = yield _chat_page(mem, user_id, after)
+            for cid, whole in page:
+                yield from _chat_group(mem, cid, whole, user_id, counts)
+            if len(page) < CHAT_PAGE:
+                break
+            after = page[-1][0]
+    if user_id is not None:
+        wm = yield partial(mem.get_working_memory, scope="user", user_id=user_id)
+        if wm is not None:
+            counts.working_memories += 1
+            yield _working_memory(wm)
+    elif chat_id is None:  # every user's, whether or not they have chats or messages
+        wm_after = "user:"
+        while True:
+            rows = yield partial(mem._run, mem._user_working_memories(wm_after, CHAT_PAGE))
+            for _, user_wm in rows:
+                counts.working_memories += 1
+                yield _working_memory(user_wm)
+            if len(rows) < CHAT_PAGE:
+                break
+            wm_after = rows[-1][0]
+    yield {"type": "end", "chats": counts.chats, "messages": counts.messages,
+           "working_memories": counts.working_memories}
+
+
+def export_records(mem: Memory, *, user_id: str | None = None,
+                   chat_id: str | None = None) -> Iterator[Record]:
     """The records of an export, header first and end record last (a generator: one
     chat's messages are read at a time). ``user_id``: a data-subject export (the user's
     chats whole, their messages in other chats, their and their chats' working memory);
     ``chat_id``: one chat and its working memory; neither: everything reachable (see
-    the README for the limits). ``chats``: the listing, if already made."""
-    user_id = v.optional_ident("user_id", user_id)
-    if chats is None:
-        chats = list_chats(mem, user_id=user_id, chat_id=chat_id)
-    scope = "user" if user_id is not None else "chat" if chat_id is not None else "all"
-    yield {"format": FORMAT, "version": VERSION, "exported_at": iso(v.now()),
-           "source": mem.dialect, "scope": scope, "user_id": user_id, "chat_id": chat_id}
-    users: set[str] = set() if user_id is None else {user_id}
-    n_chats = n_messages = n_wm = 0
-    for cid, complete in chats:
-        if complete:
-            row = mem.get_chat(cid)
-            messages = mem.get_messages(cid, limit=None)
-        else:
-            row = None
-            messages = [m for m in mem.get_messages(cid, user_id=user_id, limit=None)
-                        if m.user_id == user_id]
-        yield {"type": "chat", "chat_id": cid, "row": row is not None,
-               "user_id": row.user_id if row else None, "title": row.title if row else None,
-               "created_at": iso(row.created_at) if row else None,
-               "updated_at": iso(row.updated_at) if row else None,
-               "message_count": row.message_count if row else None,
-               "messages": len(messages), "partial": not complete}
-        n_chats += 1
-        for m in messages:
-            yield _message(m)
-            if user_id is None and chat_id is None and m.user_id is not None:
-                users.add(m.user_id)
-        n_messages += len(messages)
-        if user_id is None and chat_id is None and row is not None and row.user_id:
-            users.add(row.user_id)
-        del messages
-        if complete:
-            wm = mem.get_working_memory(scope="chat", chat_id=cid)
-            if wm is not None:
-                n_wm += 1
-                yield _working_memory(wm)
-    for uid in sorted(users):
-        wm = mem.get_working_memory(scope="user", user_id=uid)
-        if wm is not None:
-            n_wm += 1
-            yield _working_memory(wm)
-    yield {"type": "end", "chats": n_chats, "messages": n_messages, "working_memories": n_wm}
+    the README)."""
+    return _run_sync(_export_steps(_sync_memory(mem, "mem", "aexport_records"),
+                                   user_id, chat_id))
+
+
+def aexport_records(mem: AsyncMemory, *, user_id: str | None = None,
+                    chat_id: str | None = None) -> AsyncIterator[Record]:
+    """:func:`export_records` for an ``AsyncMemory``: ``async for record in ...``."""
+    return _run_async(_export_steps(_async_memory(mem, "mem", "export_records"),
+                                    user_id, chat_id))
 
 
 # Characters str.splitlines() (and JavaScript's line terminators) break a line at, which
@@ -216,18 +356,22 @@ def _line(record: Record) -> bytes:
     return text.translate(_LINE_BREAKS).encode("utf-8") + b"\n"
 
 
+def _count(stats: Stats, record: Record) -> None:
+    kind = record.get("type")
+    if kind == "chat":
+        stats.chats += 1
+    elif kind == "message":
+        stats.messages += 1
+    elif kind == "working_memory":
+        stats.working_memories += 1
+
+
 def dump(records: Iterable[Record], out: IO[bytes]) -> Stats:
     """Write records as JSON Lines (UTF-8) to a binary stream; what was written."""
     stats = Stats()
     for r in records:
         out.write(_line(r))
-        kind = r.get("type")
-        if kind == "chat":
-            stats.chats += 1
-        elif kind == "message":
-            stats.messages += 1
-        elif kind == "working_memory":
-            stats.working_memories += 1
+        _count(stats, r)
     out.flush()
     stats.finished = time.monotonic()
     return stats
@@ -237,6 +381,19 @@ def export(mem: Memory, out: IO[bytes], *, user_id: str | None = None,
            chat_id: str | None = None) -> Stats:
     """Export to a binary stream (see :func:`export_records`)."""
     return dump(export_records(mem, user_id=user_id, chat_id=chat_id), out)
+
+
+async def aexport(mem: AsyncMemory, out: IO[bytes], *, user_id: str | None = None,
+                  chat_id: str | None = None) -> Stats:
+    """:func:`export` for an ``AsyncMemory`` (``out`` is written with blocking calls, as
+    a file is)."""
+    stats = Stats()
+    async for r in aexport_records(mem, user_id=user_id, chat_id=chat_id):
+        out.write(_line(r))
+        _count(stats, r)
+    out.flush()
+    stats.finished = time.monotonic()
+    return stats
 
 
 # -- reading a file ---------------------------------------------------------------------
@@ -435,53 +592,55 @@ class _Checker:
 
 
 class _Writer:
-    """Writes checked chats and working memories through the public API."""
+    """Writes checked chats and working memories through the public API (steps: see
+    "one implementation, two drivers")."""
 
-    def __init__(self, mem: Memory, clock: _Clock | None) -> None:
+    def __init__(self, mem: AnyMemory, clock: _Clock | None) -> None:
         self.mem = mem
         self.clock = clock
 
-    def working_memory(self, wm: Record) -> None:
+    def working_memory(self, wm: Record) -> Steps[None]:
         if self.clock is not None:
             self.clock.at = wm["updated_at"]
         try:
-            self.mem.update_working_memory(scope=wm["scope"], content=wm["content"],
-                                           chat_id=wm["chat_id"], user_id=wm["user_id"])
+            yield partial(self.mem.update_working_memory, scope=wm["scope"],
+                          content=wm["content"], chat_id=wm["chat_id"], user_id=wm["user_id"])
         finally:
             if self.clock is not None:
                 self.clock.at = None
 
-    def chat(self, c: _Chat) -> None:
+    def chat(self, c: _Chat) -> Steps[None]:
         mem = self.mem
         if c.partial:
-            self._merge(c)
+            yield from self._merge(c)
             return
         if c.row:
-            mem.save_chat(c.chat_id, user_id=c.user_id, title=c.title,
+            yield partial(mem.save_chat, c.chat_id, user_id=c.user_id, title=c.title,
                           created_at=c.created_at, updated_at=c.updated_at,
                           message_count=c.message_count)
         runs = _runs(c.messages)
         if not runs:
-            mem.replace_messages(c.chat_id, [])
+            yield partial(mem.replace_messages, c.chat_id, [])
         for i, (user_id, items) in enumerate(runs):
             if i == 0:
-                mem.replace_messages(c.chat_id, items, user_id=user_id)
+                yield partial(mem.replace_messages, c.chat_id, items, user_id=user_id)
             else:
-                mem.save_messages(c.chat_id, items, user_id=user_id)
+                yield partial(mem.save_messages, c.chat_id, items, user_id=user_id)
         if c.row:
             assert c.updated_at is not None
             newest = max((m[3] for m in c.messages), default=None)
             moved = newest is not None and newest > c.updated_at
             if moved or c.message_count != len(c.messages):
-                mem.save_chat(c.chat_id, updated_at=c.updated_at,
+                yield partial(mem.save_chat, c.chat_id, updated_at=c.updated_at,
                               message_count=c.message_count)
 
-    def _merge(self, c: _Chat) -> None:
+    def _merge(self, c: _Chat) -> Steps[None]:
         """A partial chat (some users' messages of another user's chat): add the
         messages the destination does not hold yet, compared by (user, role, content,
         timestamp); the chat's other messages stay."""
-        stored = Counter((m.user_id, m.role, m.content, m.timestamp)
-                         for m in self.mem.get_messages(c.chat_id, limit=None))
+        have = yield partial(self.mem.get_messages, c.chat_id, limit=None)
+        stored = Counter((m.user_id, m.role, m.content, m.timestamp) for m in have)
+        del have
         missing: list[_Msg] = []
         for m in c.messages:
             if stored[m] > 0:
@@ -489,7 +648,7 @@ class _Writer:
             else:
                 missing.append(m)
         for user_id, items in _runs(missing):
-            self.mem.save_messages(c.chat_id, items, user_id=user_id)
+            yield partial(self.mem.save_messages, c.chat_id, items, user_id=user_id)
 
 
 def _runs(messages: list[_Msg]) -> list[tuple[str | None, list[MessageItem]]]:
@@ -503,13 +662,31 @@ def _runs(messages: list[_Msg]) -> list[tuple[str | None, list[MessageItem]]]:
     return runs
 
 
-def import_records(mem: Memory | None, records: Iterable[tuple[int, Record]], *,
-                   clock: _Clock | None = None, progress: Progress | None = None,
-                   max_content_bytes: int = v.MAX_CONTENT_BYTES,
-                   total_chats: int | None = None) -> Stats:
-    """Check and write ``(line, record)`` pairs (header first). ``mem`` None only checks.
-    ``progress(stats)`` is called after each chat and each working memory written; an
-    exception it raises stops the import there (what was written stays: re-run)."""
+def _source(records: Iterable[tuple[int, Record]]) -> Source:
+    yield from records
+
+
+def _exported(steps: ExportSteps) -> Source:
+    """An export's records numbered as the lines of its file, its calls passed on."""
+    line = 0
+    send: Any = None
+    while True:
+        try:
+            item = steps.send(send)
+        except StopIteration:
+            return
+        send = None
+        if callable(item):
+            send = yield item
+        else:
+            line += 1
+            yield line, item
+
+
+def _import_steps(mem: AnyMemory | None, source: Source, *, clock: _Clock | None = None,
+                  progress: Progress | None = None,
+                  max_content_bytes: int = v.MAX_CONTENT_BYTES,
+                  total_chats: int | None = None) -> Steps[Stats]:
     if mem is not None:  # the destination's own limit (connect(max_content_bytes=))
         max_content_bytes = getattr(mem, "_max_bytes", max_content_bytes)
     checker = _Checker(max_bytes=max_content_bytes)
@@ -521,7 +698,7 @@ def import_records(mem: Memory | None, records: Iterable[tuple[int, Record]], *,
     end_line = 0
     last_line = 0
 
-    def flush() -> None:
+    def flush() -> Steps[None]:
         nonlocal pending
         c = pending
         if c is None:
@@ -532,19 +709,29 @@ def import_records(mem: Memory | None, records: Iterable[tuple[int, Record]], *,
                               f"messages but {len(c.messages)} follow (truncated or edited)")
         wm = checker.working_memory(*c.wm) if c.wm else None
         if writer is not None:
-            writer.chat(c)
+            yield from writer.chat(c)
             if wm is not None:
-                writer.working_memory(wm)
+                yield from writer.working_memory(wm)
         stats.chats += 1
         stats.messages += len(c.messages)
         stats.working_memories += wm is not None
         if progress is not None:
             progress(stats)
 
-    for line, r in records:
+    send: Any = None
+    while True:
+        try:
+            item = source.send(send)
+        except StopIteration:
+            break
+        send = None
+        if callable(item):  # a copy's export reading the source: pass it on
+            send = yield item
+            continue
+        line, r = item
         last_line = line
         if line == 1:
-            continue  # the header, checked by read_records (or made by export_records)
+            continue  # the header, checked by read_records (or made by the export)
         if end_line:
             raise RecordError(line, "", f"follows the end record (line {end_line})")
         kind = r.get("type")
@@ -558,15 +745,15 @@ def import_records(mem: Memory | None, records: Iterable[tuple[int, Record]], *,
                     and r.get("scope") == "chat" and r.get("chat_id") == pending.chat_id):
                 pending.wm = (line, r)  # written with its chat, after it is checked
                 continue
-            flush()
+            yield from flush()
             wm = checker.working_memory(line, r)
             if writer is not None:
-                writer.working_memory(wm)
+                yield from writer.working_memory(wm)
             stats.working_memories += 1
             if progress is not None:
                 progress(stats)
             continue
-        flush()
+        yield from flush()
         if kind == "chat":
             c = checker.chat(line, r)
             if last_chat_id is not None and not c.chat_id > last_chat_id:
@@ -586,7 +773,7 @@ def import_records(mem: Memory | None, records: Iterable[tuple[int, Record]], *,
         else:
             raise RecordError(line, "type", f"must be chat, message, working_memory or end; "
                               f"got {kind!r}")
-    flush()
+    yield from flush()
     if not end_line:
         raise RecordError(last_line + 1, "", "the file ends without its end record: it is "
                           "truncated (every chat before this line was imported whole; "
@@ -595,13 +782,47 @@ def import_records(mem: Memory | None, records: Iterable[tuple[int, Record]], *,
     return stats
 
 
+def import_records(mem: Memory | None, records: Iterable[tuple[int, Record]], *,
+                   clock: _Clock | None = None, progress: Progress | None = None,
+                   max_content_bytes: int = v.MAX_CONTENT_BYTES,
+                   total_chats: int | None = None) -> Stats:
+    """Check and write ``(line, record)`` pairs (header first). ``mem`` None only checks.
+    ``progress(stats)`` is called after each chat and each working memory written; an
+    exception it raises stops the import there (what was written stays: re-run)."""
+    if mem is not None:
+        _sync_memory(mem, "mem", "aimport_records")
+    return _drive(_import_steps(mem, _source(records), clock=clock, progress=progress,
+                                max_content_bytes=max_content_bytes,
+                                total_chats=total_chats))
+
+
+async def aimport_records(mem: AsyncMemory | None, records: Iterable[tuple[int, Record]], *,
+                          clock: _Clock | None = None, progress: Progress | None = None,
+                          max_content_bytes: int = v.MAX_CONTENT_BYTES,
+                          total_chats: int | None = None) -> Stats:
+    """:func:`import_records` into an ``AsyncMemory``."""
+    if mem is not None:
+        _async_memory(mem, "mem", "import_records")
+    return await _adrive(_import_steps(mem, _source(records), clock=clock, progress=progress,
+                                       max_content_bytes=max_content_bytes,
+                                       total_chats=total_chats))
+
+
 def _open_destination(target: Any, tables: Mapping[str, str] | None
                       ) -> tuple[Memory, _Clock | None, bool]:
     """(memory, its clock or None, whether we opened it)."""
-    if isinstance(target, Memory):
-        return target, None, False
+    if isinstance(target, (Memory, AsyncMemory)):
+        return _sync_memory(target, "target", "aimport_ or acopy"), None, False
     clock = _Clock()
     return connect(target, tables=tables, clock=clock), clock, True
+
+
+async def _aopen_destination(target: Any, tables: Mapping[str, str] | None
+                             ) -> tuple[AsyncMemory, _Clock | None, bool]:
+    if isinstance(target, (Memory, AsyncMemory)):
+        return _async_memory(target, "target", "import_ or copy"), None, False
+    clock = _Clock()
+    return await connect_async(target, tables=tables, clock=clock), clock, True
 
 
 def import_(target: Any, stream: IO[bytes], *, tables: Mapping[str, str] | None = None,
@@ -623,22 +844,48 @@ def import_(target: Any, stream: IO[bytes], *, tables: Mapping[str, str] | None 
             mem.close()
 
 
+async def aimport_(target: Any, stream: IO[bytes], *, tables: Mapping[str, str] | None = None,
+                   check_only: bool = False, progress: Progress | None = None,
+                   init_schema: bool = True) -> Stats:
+    """:func:`import_` through ``AsyncMemory``: ``target`` is a URL or connection as
+    :func:`memstore.connect_async` takes, or an ``AsyncMemory``. ``stream`` is read with
+    blocking calls, as a file is."""
+    if check_only:
+        return import_records(None, read_records(stream), progress=progress)
+    mem, clock, own = await _aopen_destination(target, tables)
+    try:
+        if init_schema:
+            await mem.init_schema()
+        return await aimport_records(mem, read_records(stream), clock=clock,
+                                     progress=progress)
+    finally:
+        if own:
+            await mem.aclose()
+
+
+def _copy_steps(src: AnyMemory, dst: AnyMemory, clock: _Clock | None, user_id: str | None,
+                progress: Progress | None) -> Steps[Stats]:
+    total = yield from _count_steps(src, v.optional_ident("user_id", user_id))
+    return (yield from _import_steps(dst, _exported(_export_steps(src, user_id, None)),
+                                     clock=clock, progress=progress, total_chats=total))
+
+
 def copy(source: Any, target: Any, *, user_id: str | None = None,
          tables: Mapping[str, str] | None = None, progress: Progress | None = None,
          init_schema: bool = True) -> Stats:
     """Copy everything (or one user's data, as exported with ``user_id``) from ``source``
     to ``target`` (URLs or connections; ``source`` may be a ``Memory``), streaming chat by
     chat. Re-running after an interruption finishes the job without duplicates."""
-    src = source if isinstance(source, Memory) else connect(source, tables=tables)
+    if isinstance(source, (Memory, AsyncMemory)):
+        src = _sync_memory(source, "source", "acopy")
+    else:
+        src = connect(source, tables=tables)
     try:
         mem, clock, own = _open_destination(target, tables)
         try:
             if init_schema:
                 mem.init_schema()
-            chats = list_chats(src, user_id=user_id)
-            records = export_records(src, user_id=user_id, chats=chats)
-            return import_records(mem, enumerate(records, 1), clock=clock,
-                                  progress=progress, total_chats=len(chats))
+            return _drive(_copy_steps(src, mem, clock, user_id, progress))
         finally:
             if own:
                 mem.close()
@@ -647,41 +894,76 @@ def copy(source: Any, target: Any, *, user_id: str | None = None,
             src.close()
 
 
+async def acopy(source: Any, target: Any, *, user_id: str | None = None,
+                tables: Mapping[str, str] | None = None, progress: Progress | None = None,
+                init_schema: bool = True) -> Stats:
+    """:func:`copy` through ``AsyncMemory`` (``source`` and ``target``: URLs or
+    connections as :func:`memstore.connect_async` takes, or ``AsyncMemory`` objects)."""
+    if isinstance(source, (Memory, AsyncMemory)):
+        src = _async_memory(source, "source", "copy")
+    else:
+        src = await connect_async(source, tables=tables)
+    try:
+        mem, clock, own = await _aopen_destination(target, tables)
+        try:
+            if init_schema:
+                await mem.init_schema()
+            return await _adrive(_copy_steps(src, mem, clock, user_id, progress))
+        finally:
+            if own:
+                await mem.aclose()
+    finally:
+        if src is not source:
+            await src.aclose()
+
+
 # -- progress for the command line ------------------------------------------------------
+
+class Countable(Protocol):
+    """What :class:`ProgressDisplay` shows: :class:`Stats` (export, import, copy) and
+    :class:`memstore.migrate.MigrateStats` (migrate-from)."""
+
+    @property
+    def seconds(self) -> float: ...
+
+    def progress(self) -> tuple[int, int | None, dict[str, int]]: ...
+
 
 class ProgressDisplay:
     """A tqdm bar on a terminal when tqdm is installed (``memstore-sql[progress]``),
-    otherwise a plain line at most every ``every`` seconds."""
+    otherwise a plain line at most every ``every`` seconds (``copied 3/10 chats, 40
+    messages, 2 working memories, 0.5 s``). ``unit``: what is counted (chat, session)."""
 
     def __init__(self, stream: TextIO | None = None, *, label: str = "copied",
-                 every: float = 1.0) -> None:
+                 every: float = 1.0, unit: str = "chat") -> None:
         self.stream = stream or sys.stdout
         self.label = label
         self.every = every
+        self.unit = unit
         self.last = 0.0
         self.bar: Any = None
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
-    def __call__(self, stats: Stats) -> None:
+    def __call__(self, stats: Countable) -> None:
+        done, total, counts = stats.progress()
         if self.tty and self.bar is None:
             try:
                 tqdm = importlib.import_module("tqdm").tqdm
             except ImportError:
                 self.tty = False
             else:
-                self.bar = tqdm(total=stats.total_chats, unit="chat", file=self.stream,
+                self.bar = tqdm(total=total, unit=self.unit, file=self.stream,
                                 desc=self.label)
         if self.bar is not None:
-            self.bar.update(stats.chats - self.bar.n)
-            self.bar.set_postfix(messages=stats.messages, wm=stats.working_memories,
-                                 refresh=False)
+            self.bar.update(done - self.bar.n)
+            self.bar.set_postfix(counts, refresh=False)
             return
         now = time.monotonic()
         if now - self.last >= self.every:
             self.last = now
-            of = f"/{stats.total_chats}" if stats.total_chats is not None else ""
-            print(f"{self.label} {stats.chats}{of} chats, {stats.messages} messages, "
-                  f"{stats.working_memories} working memories, {stats.seconds:.1f} s",
+            of = f"/{total}" if total is not None else ""
+            others = "".join(f", {n} {name}" for name, n in counts.items())
+            print(f"{self.label} {done}{of} {self.unit}s{others}, {stats.seconds:.1f} s",
                   file=self.stream, flush=True)
 
     def close(self) -> None:

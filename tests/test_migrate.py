@@ -6,7 +6,9 @@ read back through memstore's integrations: the same messages / items."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -31,7 +33,7 @@ from langchain_core.messages import (
 )
 
 import memstore
-from memstore import cli, migrate
+from memstore import cli, migrate, transfer
 from memstore.integrations import codec
 from memstore.integrations.langchain import (
     MemstoreChatMessageHistory,
@@ -140,7 +142,7 @@ def test_langchain_sqlite_into_the_same_database_twice(
         code, out, err = run_cli(capsys, "migrate-from", "langchain", url,
                                  "--table", "message_store")
         assert code == 0, err
-        assert out.startswith("memstore: migrated 2 sessions, 11 messages in ")
+        assert out.splitlines()[-1].startswith("memstore: migrated 2 sessions, 11 messages in ")
     for sid, originals in sessions.items():
         assert lc_messages(url, sid) == originals
         # what LangChain itself reads back from its table
@@ -158,6 +160,40 @@ def test_langchain_sqlite_into_the_same_database_twice(
         assert json.loads(rows[3].content)["parts"] == []
         assert seen[4] == ("assistant", "It is sunny.")
         assert seen[6] == ("system", "a developer note")
+
+
+def test_migrate_from_shows_progress_lines_when_not_on_a_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = sqlite_url(tmp_path / "lc.db")
+    write_langchain(url, {"alice": lc_conversation("a"), "bob": lc_conversation("b")[:3]})
+    code, out, err = run_cli(capsys, "migrate-from", "langchain", url)
+    assert code == 0, err
+    lines = out.splitlines()
+    # stdout is no terminal here: plain lines, at most one a second (the first at once)
+    assert re.fullmatch(r"migrated 1/2 sessions, 8 messages, \d+\.\d s", lines[0]), lines
+    assert lines[-1].startswith("memstore: migrated 2 sessions, 11 messages in ")
+    plain = io.StringIO()
+    migrate.migrate_from("langchain", url, progress=transfer.ProgressDisplay(
+        plain, label="migrated", unit="session", every=0))
+    assert [re.sub(r", [\d.]+ s$", "", line) for line in plain.getvalue().splitlines()] == [
+        "migrated 1/2 sessions, 8 messages", "migrated 2/2 sessions, 11 messages"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_migrate_from_shows_a_bar_on_a_terminal(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sqlite_url(tmp_path / "lc.db")
+    write_langchain(url, {"alice": lc_conversation("a"), "bob": lc_conversation("b")[:3]})
+    tty = _Terminal()
+    monkeypatch.setattr("sys.stdout", tty)
+    assert cli.main(["migrate-from", "langchain", url]) == 0
+    shown = tty.getvalue()
+    assert "migrated" in shown and "2/2" in shown and "100%" in shown and "session" in shown
+    assert shown.splitlines()[-1].startswith("memstore: migrated 2 sessions, 11 messages")
 
 
 def test_langchain_sqlite_into_postgres(tmp_path: Path) -> None:
@@ -196,7 +232,8 @@ def test_agents_sqlite_session_into_sqlite_and_postgres_twice(
             code, out, err = run_cli(capsys, "migrate-from", "openai-agents", src,
                                      "--to", target)
             assert code == 0, err
-            assert out.startswith(f"memstore: migrated 2 sessions, {n} messages in ")
+            assert out.splitlines()[-1].startswith(
+                f"memstore: migrated 2 sessions, {n} messages in ")
         for sid, items in sessions.items():
             got = session_items(sid, target)
             assert got == items
@@ -244,7 +281,8 @@ def test_a_bad_row_names_session_and_row_and_writes_nothing_of_its_session(
         assert mem.count_messages("b-bad") == 0  # nothing of the bad one
         assert mem.count_messages("c-later") == 0  # the migration stopped there
     code, out, err = run_cli(capsys, "migrate-from", "openai-agents", src, "--to", dst)
-    assert code == 1 and out == ""
+    assert code == 1  # stdout: only the progress of the session before it
+    assert [line.split(",")[0] for line in out.splitlines()] == ["migrated 1/3 sessions"]
     assert f"session 'b-bad', row id {bad_id}" in err
 
 

@@ -4,12 +4,14 @@ their URL is unset, failing in CI: tests.backends.require_env)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import pytest
 
 import memstore
 from memstore import cli, transfer
+from tests.backends import Backend
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -69,13 +72,13 @@ def _with_clock(mem: memstore.Memory, when: datetime, call: Any) -> None:
         mem._clock = saved
 
 
-def snapshot(mem: memstore.Memory) -> dict[str, Any]:
+def snapshot(mem: memstore.Memory, more_users: Iterable[str] = ()) -> dict[str, Any]:
     """Everything the public API shows, message ids left out (a new database gives new
     ids; order is compared instead)."""
     chats = sorted({*(c.chat_id for c in mem.get_chats(limit=10000)),
                     *mem.chat_ids(limit=10000)})
     users = sorted({c.user_id for c in mem.get_chats(limit=10000) if c.user_id}
-                   | {"u1", "u2", "u3"})
+                   | {"u1", "u2", "u3", *more_users})
     return {
         "chats": {c: mem.get_chat(c) for c in chats},
         "messages": {c: [(m.user_id, m.role, m.content, m.timestamp)
@@ -371,12 +374,225 @@ def test_export_one_chat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 1 and err == "memstore: chat 'nope' has no chat row and no messages\n"
 
 
-def test_a_full_listing_is_refused_not_truncated(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def _chat_ids_of(data: bytes) -> list[str]:
+    return [r["chat_id"] for r in records(data) if r.get("type") == "chat"]
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"], indirect=True)
+def test_more_than_10000_chats_are_exported_in_pages(backend: Backend,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chat rows without messages and TS-style chats with messages but no row, mixed,
+    10,050 in all: more than any one listing call returns (10,000), read in keyset pages."""
+    pages: list[int] = []
+    real = memstore.Memory._export_chats
+
+    def counted(self: memstore.Memory, *args: Any) -> Any:
+        pages.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(memstore.Memory, "_export_chats", counted)
+    mem = backend.open(None)
+    try:
+        expected = []
+        for i in range(10_050):
+            cid = f"c{i:05}"
+            expected.append(cid)
+            if i % 3:
+                mem.save_chat(cid, user_id=f"u{i % 5}", created_at=at(1), updated_at=at(2))
+            else:
+                mem.save_message(cid, "user", "hi", user_id=f"u{i % 5}", timestamp=at(3))
+        out = io.BytesIO()
+        stats = transfer.export(mem, out)
+        assert _chat_ids_of(out.getvalue()) == expected
+        assert stats.chats == 10_050 and stats.messages == 3350
+        assert len(pages) == 11  # 10,050 chats in pages of CHAT_PAGE (1000)
+        user = io.BytesIO()
+        transfer.export(mem, user, user_id="u1")
+        assert _chat_ids_of(user.getvalue()) == [c for i, c in enumerate(expected)
+                                                 if i % 5 == 1]
+    finally:
+        mem.close()
+
+
+def test_chat_pages_cross_every_boundary_on_every_backend(
+        backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 2 chats: page boundaries fall between row-only chats, chats with
+    messages, and a user's whole and partial chats."""
+    monkeypatch.setattr(transfer, "CHAT_PAGE", 2)
+    mem = backend.open(None)
+    try:
+        populate(mem)
+        mem.save_message("a-more", "user", "u1 owns it", user_id="u1", timestamp=at(60))
+        mem.save_chat("e-row-only", user_id="u1", created_at=at(61), updated_at=at(62))
+        mem.save_message("f-other", "user", "u1 elsewhere", user_id="u1", timestamp=at(63))
+        mem.save_chat("f-other", user_id="u2")
+        data = export_bytes_of(mem)
+        assert _chat_ids_of(data) == ["a-more", "a-trip", "b-notes", "c-anon", "d-empty",
+                                      "e-row-only", "f-other"]
+        user = records(export_bytes_of(mem, user_id="u1"))
+        assert [(r["chat_id"], r["partial"]) for r in user if r.get("type") == "chat"] == [
+            ("a-more", False), ("a-trip", False), ("b-notes", True),
+            ("e-row-only", False), ("f-other", True)]
+    finally:
+        mem.close()
+
+
+def export_bytes_of(mem: memstore.Memory, **kwargs: Any) -> bytes:
+    out = io.BytesIO()
+    transfer.export(mem, out, **kwargs)
+    return out.getvalue()
+
+
+# -- working memory of users without chats ----------------------------------------------
+
+LONERS = ("u9", "u0", "u7-é", "u8")  # user-scope working memory, no chat, no message
+
+
+def populate_loners(mem: memstore.Memory) -> None:
+    for n, uid in enumerate(LONERS):
+        _with_clock(mem, at(70 + n), lambda uid=uid: mem.update_working_memory(
+            scope="user", user_id=uid, content=f"# {uid}\n- no chats yet"))
+    # the chat_id a user-scope row was created with stays, chat or no chat
+    _with_clock(mem, at(75), lambda: mem.update_working_memory(
+        scope="user", user_id="u6", chat_id="gone", content="# u6"))
+
+
+def test_working_memory_of_users_without_chats_goes_and_comes_back(
+        backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfer, "CHAT_PAGE", 2)  # user working memory in pages too
+    users = [*LONERS, "u6"]
+    clock = transfer._Clock()
+    mem = backend.open(clock)
+    try:
+        populate(mem)
+        populate_loners(mem)
+        before = snapshot(mem, users)
+        data = export_bytes_of(mem)
+        wm = [(r["user_id"], r["chat_id"]) for r in records(data)
+              if r.get("type") == "working_memory" and r["scope"] == "user"]
+        assert wm == [("u0", None), ("u1", None), ("u2", "b-notes"), ("u6", "gone"),
+                      ("u7-é", None), ("u8", None), ("u9", None)]
+        assert records(data)[-1]["working_memories"] == 9
+        one = records(export_bytes_of(mem, user_id="u9"))
+        assert [r.get("type") for r in one] == [None, "working_memory", "end"]
+        assert one[1]["content"] == "# u9\n- no chats yet"
+        assert one[1]["updated_at"] == "2026-03-01T12:01:10.000Z"
+    finally:
+        mem.close()
+    mem = backend.open(clock)  # empty again
+    try:
+        stats = transfer.import_records(mem, transfer.read_records(io.BytesIO(data)),
+                                        clock=clock)
+        assert (stats.chats, stats.working_memories) == (4, 9)
+        assert snapshot(mem, users) == before
+        assert before["user_wm"]["u9"].content == "# u9\n- no chats yet"
+        assert without_ids(export_bytes_of(mem)) == without_ids(data)
+    finally:
+        mem.close()
+
+
+def test_a_user_export_of_a_user_with_only_working_memory_imports_back(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = source(tmp_path)
-    monkeypatch.setattr(transfer, "LIST_LIMIT", 3)
-    with pytest.raises(memstore.MemstoreError, match=r"returns at most 3; it returned 3"):
-        export_bytes(src)
+    with memstore.connect(src) as mem:
+        populate_loners(mem)
+    file = tmp_path / "u8.jsonl"
+    code, _, err = main(capsys, "export", src, "--user", "u8", "-o", str(file))
+    assert code == 0 and "exported 0 chats, 0 messages, 1 working memories" in err, err
+    dst = sqlite_url(tmp_path / "dst.db")
+    code, out, err = main(capsys, "import", dst, str(file))
+    assert code == 0 and "imported 0 chats, 0 messages, 1 working memories" in out, err
+    with memstore.connect(src) as a, memstore.connect(dst) as b:
+        assert b.get_working_memory(scope="user", user_id="u8") == \
+            a.get_working_memory(scope="user", user_id="u8")
+        assert b.chat_ids() == [] and b.get_chats() == []
+
+
+# -- the async API ----------------------------------------------------------------------
+
+def test_async_round_trip_on_every_backend(backend: Backend, tmp_path: Path) -> None:
+    """aimport_records, aexport(_records) and acopy through AsyncMemory: the same file,
+    the same data as the sync API."""
+    if backend.open_async is None:
+        pytest.skip(f"{backend.name} has no AsyncMemory")
+    open_async = backend.open_async
+    src = source(tmp_path)
+    with memstore.connect(src) as mem:
+        populate_loners(mem)
+        users = [*LONERS, "u6"]
+        before = snapshot(mem, users)
+    data = export_bytes(src)
+    user_data = export_bytes(src, user_id="u1")
+    dst = sqlite_url(tmp_path / "dst.db")
+
+    async def run() -> None:
+        clock = transfer._Clock()
+        mem = await open_async(clock)
+        try:
+            for _ in range(2):  # the second import stores nothing twice
+                stats = await transfer.aimport_records(
+                    mem, transfer.read_records(io.BytesIO(data)), clock=clock)
+                assert (stats.chats, stats.messages, stats.working_memories) == (4, 10, 9)
+            out = io.BytesIO()
+            stats = await transfer.aexport(mem, out)
+            assert (stats.chats, stats.messages, stats.working_memories) == (4, 10, 9)
+            assert without_ids(out.getvalue()) == without_ids(data)
+            got = [r async for r in transfer.aexport_records(mem, user_id="u1")]
+            assert without_ids(b"".join(map(transfer._line, got))) == without_ids(user_data)
+            seen: list[int] = []
+            stats = await transfer.acopy(mem, dst, progress=lambda s: seen.append(s.chats))
+            assert (stats.chats, stats.total_chats, seen[-1]) == (4, 4, 4)
+        finally:
+            await mem.aclose()
+
+    asyncio.run(run())
+    with memstore.connect(dst) as b:
+        assert snapshot(b, users) == before
+
+
+def test_async_import_and_copy_take_urls(tmp_path: Path) -> None:
+    src = source(tmp_path)
+    data = export_bytes(src)
+    a, b = sqlite_url(tmp_path / "a.db"), sqlite_url(tmp_path / "b.db")
+
+    async def run() -> None:
+        stats = await transfer.aimport_(a, io.BytesIO(data))
+        assert (stats.chats, stats.messages, stats.working_memories) == (4, 10, 4)
+        stats = await transfer.acopy(a, b, user_id="u2")  # b-notes whole, a-trip partial
+        assert (stats.chats, stats.messages, stats.working_memories) == (2, 4, 2)
+        checked = await transfer.aimport_(b, io.BytesIO(data), check_only=True)
+        assert checked.chats == 4
+
+    asyncio.run(run())
+    with memstore.connect(src) as x, memstore.connect(a) as y:
+        assert snapshot(y) == snapshot(x)  # working memory's updated_at kept, as in sync
+    with memstore.connect(b) as z:
+        assert z.chat_ids() == ["a-trip", "b-notes"]
+        assert [m.content for m in z.get_messages("a-trip")] == ["u2 joins"]
+        assert z.get_working_memory(scope="user", user_id="u2") is not None
+
+
+def test_the_wrong_api_is_refused_naming_the_argument(tmp_path: Path) -> None:
+    src = source(tmp_path)
+
+    async def run() -> None:
+        amem = await memstore.connect_async(src)
+        try:
+            with pytest.raises(memstore.ValidationError, match=r"^mem: is an AsyncMemory; "
+                               r"use transfer.aexport_records"):
+                transfer.export(amem, io.BytesIO())  # type: ignore[arg-type]
+            with pytest.raises(memstore.ValidationError, match=r"^target: is an AsyncMemory"):
+                transfer.import_(amem, io.BytesIO(b""))
+        finally:
+            await amem.aclose()
+        with memstore.connect(src) as mem:
+            with pytest.raises(memstore.ValidationError, match=r"^mem: is a Memory; use "
+                               r"transfer.export_records"):
+                await transfer.aexport(mem, io.BytesIO())  # type: ignore[arg-type]
+            with pytest.raises(memstore.ValidationError, match=r"^source: is a Memory"):
+                await transfer.acopy(mem, sqlite_url(tmp_path / "x.db"))
+
+    asyncio.run(run())
 
 
 # -- interrupted copies -----------------------------------------------------------------

@@ -97,6 +97,21 @@ class Dialect(ABC):
         """Distinct chat ids of the messages (of ``user_id``'s messages), ascending."""
 
     @abstractmethod
+    def export_chats(self, user_id: str | None, after: str | None,
+                     limit: int) -> Plan[list[tuple[str, bool]]]:
+        """For an export (memstore.transfer), a keyset page: the first ``limit`` chats
+        after ``after`` (None: from the first) in code point order that have a chat row or
+        messages, each with True; with ``user_id``, the chats the user owns (True) or wrote
+        messages in (False)."""
+
+    @abstractmethod
+    def user_working_memories(self, after: str,
+                              limit: int) -> Plan[list[tuple[str, WorkingMemory]]]:
+        """For an export, a keyset page of user-scope working memory: the first ``limit``
+        rows whose id (``user:<user_id>``) follows ``after``, in code point order, as
+        (id, working memory)."""
+
+    @abstractmethod
     def save_chat(
         self, chat_id: str, user_id: str | None, title: str | None,
         created_at: datetime, updated_at: datetime, message_count: int | None,

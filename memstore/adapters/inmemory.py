@@ -218,6 +218,28 @@ class InMemoryDialect(Dialect):
         return sorted(ids)[:limit]
 
     @immediate
+    def export_chats(self, user_id: str | None, after: str | None,
+                     limit: int) -> list[tuple[str, bool]]:
+        with self._lock:
+            if user_id is None:
+                found = {c: True for c in self._chats}
+                found.update((c, True) for c, stored in self._chat_messages.items() if stored)
+            else:
+                found = {c: False for c, stored in self._chat_messages.items()
+                         if any(m.user_id == user_id for m in stored)}
+                found.update((c.chat_id, True) for c in self._chats.values()
+                             if c.user_id == user_id)
+        return sorted(item for item in found.items() if after is None or item[0] > after
+                      )[:limit]
+
+    @immediate
+    def user_working_memories(self, after: str,
+                              limit: int) -> list[tuple[str, WorkingMemory]]:
+        with self._lock:
+            found = [(k, wm) for k, wm in self._wm.items() if after < k < "user;"]
+        return sorted(found, key=lambda item: item[0])[:limit]
+
+    @immediate
     def save_chat(
         self, chat_id: str, user_id: str | None, title: str | None,
         created_at: datetime, updated_at: datetime, message_count: int | None,

@@ -253,6 +253,22 @@ class SqlDialect(Dialect):
             (rows,) = yield self.read("chat_ids_of_user", {"user_id": user_id, "limit": limit})
         return [r[0] for r in rows]
 
+    def export_chats(self, user_id: str | None, after: str | None,
+                     limit: int) -> Plan[list[tuple[str, bool]]]:
+        if user_id is None:
+            (rows,) = yield self.read("export_chat_page", {"after": after, "limit": limit})
+        else:
+            (rows,) = yield self.read("export_chat_page_of_user",
+                                      {"user_id": user_id, "after": after, "limit": limit})
+        return [(r[0], bool(r[1])) for r in rows]
+
+    def user_working_memories(self, after: str,
+                              limit: int) -> Plan[list[tuple[str, WorkingMemory]]]:
+        (rows,) = yield self.read("user_working_memory_page", {"after": after, "limit": limit})
+        decode = self.decode_time
+        return [(wm_id, WorkingMemory(scope, chat_id, user_id, content, decode(updated_at)))
+                for wm_id, scope, chat_id, user_id, content, updated_at in rows]
+
     # -- chats ---------------------------------------------------------------------
 
     def save_chat(

@@ -320,3 +320,34 @@ WHERE m.chat_id = %(chat_id)s AND (%(status)s IS NULL OR COALESCE(s.status, 'act
   AND (m.timestamp > %(after_ts)s OR (m.timestamp = %(after_ts)s AND m.id > %(after_id)s))
 ORDER BY m.timestamp, m.id
 LIMIT %(limit)s;
+
+-- name: export_chat_page
+-- export (memstore.transfer): the next `limit` chats after `after` (NULL: from the
+-- first) that have a chat row or messages, in code point order (the ids' binary NO PAD
+-- collation); the second column is 1: every chat goes whole. Keyset pages.
+SELECT chat_id, 1 FROM (
+  SELECT chat_id FROM chat_sessions WHERE %(after)s IS NULL OR chat_id > %(after)s
+  UNION
+  SELECT chat_id FROM conversation_messages WHERE %(after)s IS NULL OR chat_id > %(after)s
+) AS c
+ORDER BY chat_id LIMIT %(limit)s;
+
+-- name: export_chat_page_of_user
+-- export --user: the next chats after `after` that the user owns (second column 1: the
+-- chat goes whole) or wrote messages in (0: only those messages go).
+SELECT chat_id, MAX(whole) FROM (
+  SELECT chat_id, 1 AS whole FROM chat_sessions
+  WHERE user_id = %(user_id)s AND (%(after)s IS NULL OR chat_id > %(after)s)
+  UNION ALL
+  SELECT DISTINCT chat_id, 0 AS whole FROM conversation_messages
+  WHERE user_id = %(user_id)s AND (%(after)s IS NULL OR chat_id > %(after)s)
+) AS c
+GROUP BY chat_id ORDER BY chat_id LIMIT %(limit)s;
+
+-- name: user_working_memory_page
+-- export: user-scope working memory, the next rows after the id `after`, in id order.
+-- Their ids are 'user:' || user_id, so exactly the ids between 'user:' and 'user;' (';'
+-- follows ':'), a range of the primary key.
+SELECT id, scope, chat_id, user_id, content, updated_at FROM working_memory
+WHERE id > %(after)s AND id < 'user;'
+ORDER BY id LIMIT %(limit)s;

@@ -325,3 +325,38 @@ WHERE m.chat_id = %(chat_id)s
   AND (m.timestamp, m.id) > (%(after_ts)s::timestamp, %(after_id)s::bigint)
 ORDER BY m.timestamp, m.id
 LIMIT %(limit)s;
+
+-- name: export_chat_page
+-- export (memstore.transfer): the next `limit` chats after `after` (NULL: from the
+-- first) that have a chat row or messages, in code point order (COLLATE "C"); the second
+-- column is 1: every chat goes whole. Keyset pages.
+SELECT chat_id, 1 FROM (
+  SELECT chat_id FROM chat_sessions
+  WHERE %(after)s::text IS NULL OR chat_id COLLATE "C" > %(after)s::text
+  UNION
+  SELECT chat_id FROM conversation_messages
+  WHERE %(after)s::text IS NULL OR chat_id COLLATE "C" > %(after)s::text
+) AS c
+ORDER BY chat_id COLLATE "C" LIMIT %(limit)s;
+
+-- name: export_chat_page_of_user
+-- export --user: the next chats after `after` that the user owns (second column 1: the
+-- chat goes whole) or wrote messages in (0: only those messages go).
+SELECT chat_id, MAX(whole) FROM (
+  SELECT chat_id, 1 AS whole FROM chat_sessions
+  WHERE user_id = %(user_id)s
+    AND (%(after)s::text IS NULL OR chat_id COLLATE "C" > %(after)s::text)
+  UNION ALL
+  SELECT DISTINCT chat_id, 0 AS whole FROM conversation_messages
+  WHERE user_id = %(user_id)s
+    AND (%(after)s::text IS NULL OR chat_id COLLATE "C" > %(after)s::text)
+) AS c
+GROUP BY chat_id ORDER BY chat_id COLLATE "C" LIMIT %(limit)s;
+
+-- name: user_working_memory_page
+-- export: user-scope working memory, the next rows after the id `after`, in code point
+-- order of id. Their ids are 'user:' || user_id, so exactly the ids between 'user:' and
+-- 'user;' (';' follows ':').
+SELECT id, scope, chat_id, user_id, content, updated_at FROM working_memory
+WHERE id COLLATE "C" > %(after)s::text AND id COLLATE "C" < 'user;'
+ORDER BY id COLLATE "C" LIMIT %(limit)s;

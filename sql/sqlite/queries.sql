@@ -293,3 +293,34 @@ WHERE m.chat_id = :chat_id AND (:status IS NULL OR COALESCE(s.status, 'active') 
   AND (m.timestamp > :after_ts OR (m.timestamp = :after_ts AND m.id > :after_id))
 ORDER BY m.timestamp, m.id
 LIMIT :limit;
+
+-- name: export_chat_page
+-- export (memstore.transfer): the next :limit chats after :after (NULL: from the first)
+-- that have a chat row or messages, in code point order; the second column is 1: every
+-- chat goes whole. Keyset pages, so an export of any number of chats holds one page.
+SELECT chat_id, 1 FROM (
+  SELECT chat_id FROM chat_sessions WHERE :after IS NULL OR chat_id > :after
+  UNION
+  SELECT chat_id FROM conversation_messages WHERE :after IS NULL OR chat_id > :after
+) AS c
+ORDER BY chat_id LIMIT :limit;
+
+-- name: export_chat_page_of_user
+-- export --user: the next :limit chats after :after that :user_id owns (second column 1:
+-- the chat goes whole) or wrote messages in (0: only those messages go).
+SELECT chat_id, MAX(whole) FROM (
+  SELECT chat_id, 1 AS whole FROM chat_sessions
+  WHERE user_id = :user_id AND (:after IS NULL OR chat_id > :after)
+  UNION ALL
+  SELECT DISTINCT chat_id, 0 AS whole FROM conversation_messages
+  WHERE user_id = :user_id AND (:after IS NULL OR chat_id > :after)
+) AS c
+GROUP BY chat_id ORDER BY chat_id LIMIT :limit;
+
+-- name: user_working_memory_page
+-- export: user-scope working memory, the next :limit rows after the id :after, in id
+-- order. Their ids are 'user:' || user_id, so they are exactly the ids between 'user:'
+-- and 'user;' (';' follows ':'), a range of the primary key.
+SELECT id, scope, chat_id, user_id, content, updated_at FROM working_memory
+WHERE id > :after AND id < 'user;'
+ORDER BY id LIMIT :limit;
