@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from . import validate as v
-from .adapters.base import AsyncRunner, Dialect, Runner
+from .adapters.base import AsyncRunner, ChatImport, Dialect, Runner
 from .errors import ClosedError, ValidationError
 from .models import (
     Chat,
@@ -268,6 +268,44 @@ class Operations:
         the row id (see Dialect.user_working_memories); not public API."""
         after = v.text("after", after)  # an id this listing returned, or "user:"
         return self._dialect.user_working_memories(after, v.limit("limit", limit))
+
+    def _import_chat(
+        self, chat_id: str, row: Chat | None,
+        messages: Iterable[tuple[str | None, Mapping[str, Any]]],
+        working_memory: WorkingMemory | None,
+    ) -> Plan[None]:
+        """memstore.transfer's write of one whole chat, in one transaction (see
+        Dialect.import_chat); not public API. ``messages`` are (user_id, item) pairs in
+        order, each item with its timestamp; checked by the rules of the public calls."""
+        chat_id = v.ident("chat_id", chat_id)
+        if row is not None:
+            if row.chat_id != chat_id:
+                raise ValidationError("row", f"is chat {row.chat_id!r}, not {chat_id!r}")
+            row = Chat(chat_id, v.optional_ident("user_id", row.user_id),
+                       None if row.title is None else v.title("title", row.title),
+                       v.instant("created_at", row.created_at),
+                       v.instant("updated_at", row.updated_at),
+                       v.bounded_int("message_count", row.message_count, 0,
+                                     v.MAX_MESSAGE_COUNT))
+        runs: list[tuple[str | None, list[NewMessage]]] = []
+        for i, (user_id, item) in enumerate(messages):
+            if item.get("timestamp") is None:
+                raise ValidationError(f"messages[{i}].timestamp", "is required in an import")
+            user_id = v.optional_ident(f"messages[{i}].user_id", user_id)
+            try:
+                new = v.new_message(item, item["timestamp"], self._max_bytes)
+            except ValidationError as exc:
+                raise ValidationError(_item_field("messages", i, exc.field), exc.reason) \
+                    from None
+            if not runs or runs[-1][0] != user_id:
+                runs.append((user_id, []))
+            runs[-1][1].append(new)
+        wm = working_memory
+        if wm is not None:
+            wm = WorkingMemory("chat", chat_id, v.optional_ident("user_id", wm.user_id),
+                               v.content("content", wm.content, self._max_bytes),
+                               v.instant("updated_at", wm.updated_at))
+        return self._dialect.import_chat(ChatImport(chat_id, row, runs, wm))
 
     # -- chats -------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ from typing import IO, Any, Protocol, TextIO, TypeVar
 from . import validate as v
 from .connect import connect, connect_async
 from .errors import MemstoreError, ValidationError
-from .models import Message, MessageItem, WorkingMemory
+from .models import Chat, Message, MessageItem, WorkingMemory
 from .store import AsyncMemory, Memory, working_memory_id
 
 FORMAT = "memstore"
@@ -609,30 +609,23 @@ class _Writer:
             if self.clock is not None:
                 self.clock.at = None
 
-    def chat(self, c: _Chat) -> Steps[None]:
-        mem = self.mem
+    def chat(self, c: _Chat, wm: Record | None) -> Steps[None]:
+        """A whole chat (its row, messages and working memory) in one transaction; a
+        partial one (no row, no working memory) merged into what the destination has."""
         if c.partial:
             yield from self._merge(c)
             return
+        mem = self.mem
+        row = None
         if c.row:
-            yield partial(mem.save_chat, c.chat_id, user_id=c.user_id, title=c.title,
-                          created_at=c.created_at, updated_at=c.updated_at,
-                          message_count=c.message_count)
-        runs = _runs(c.messages)
-        if not runs:
-            yield partial(mem.replace_messages, c.chat_id, [])
-        for i, (user_id, items) in enumerate(runs):
-            if i == 0:
-                yield partial(mem.replace_messages, c.chat_id, items, user_id=user_id)
-            else:
-                yield partial(mem.save_messages, c.chat_id, items, user_id=user_id)
-        if c.row:
-            assert c.updated_at is not None
-            newest = max((m[3] for m in c.messages), default=None)
-            moved = newest is not None and newest > c.updated_at
-            if moved or c.message_count != len(c.messages):
-                yield partial(mem.save_chat, c.chat_id, updated_at=c.updated_at,
-                              message_count=c.message_count)
+            assert c.created_at is not None and c.updated_at is not None
+            row = Chat(c.chat_id, c.user_id, c.title, c.created_at, c.updated_at,
+                       c.message_count or 0)
+        memory = None if wm is None else WorkingMemory(
+            "chat", c.chat_id, wm["user_id"], wm["content"], wm["updated_at"])
+        items = [(user_id, {"role": role, "content": content, "timestamp": stamp})
+                 for user_id, role, content, stamp in c.messages]
+        yield partial(mem._run, mem._import_chat(c.chat_id, row, items, memory))
 
     def _merge(self, c: _Chat) -> Steps[None]:
         """A partial chat (some users' messages of another user's chat): add the
@@ -709,9 +702,7 @@ def _import_steps(mem: AnyMemory | None, source: Source, *, clock: _Clock | None
                               f"messages but {len(c.messages)} follow (truncated or edited)")
         wm = checker.working_memory(*c.wm) if c.wm else None
         if writer is not None:
-            yield from writer.chat(c)
-            if wm is not None:
-                yield from writer.working_memory(wm)
+            yield from writer.chat(c, wm)
         stats.chats += 1
         stats.messages += len(c.messages)
         stats.working_memories += wm is not None

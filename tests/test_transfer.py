@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterable
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -615,29 +616,54 @@ def test_an_interrupted_copy_finishes_when_run_again(tmp_path: Path) -> None:
         assert snapshot(b) == snapshot(a)
 
 
-def test_a_chat_interrupted_between_its_writes_is_rewritten_whole(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """a-trip has several users' runs of messages, written by replace_messages and then
-    save_messages: fail the second write, then re-run."""
+def test_a_chat_is_written_in_one_transaction(tmp_path: Path) -> None:
+    """a-trip (a row, several users' runs of messages, a working memory) is one
+    transaction: the destination fails its 5th message (a trigger) and holds nothing of
+    the chat, not its row, nor its first messages, nor its working memory, while the
+    chats before it are complete. Re-run without the trigger: equal."""
     src = source(tmp_path)
     dst = sqlite_url(tmp_path / "dst.db")
-    real = memstore.Memory.save_messages
-    calls = {"n": 0}
-
-    def failing(self: memstore.Memory, *args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise memstore.BackendError("injected: connection lost")
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(memstore.Memory, "save_messages", failing)
+    with memstore.connect(dst) as mem:
+        mem.init_schema()
+    with closing(sqlite3.connect(tmp_path / "dst.db")) as conn:
+        conn.execute("CREATE TRIGGER fail_fifth BEFORE INSERT ON conversation_messages "
+                     "WHEN NEW.content = 'u2 joins' BEGIN SELECT RAISE(ABORT, 'injected'); END")
+        conn.commit()
     with pytest.raises(memstore.BackendError, match="injected"):
         transfer.copy(src, dst)
     with memstore.connect(dst) as mem:
-        assert 0 < mem.count_messages("a-trip") < 6  # half-written
+        assert mem.count_messages("a-trip") == 0
+        assert mem.get_chat("a-trip") is None
+        assert mem.get_working_memory(scope="chat", chat_id="a-trip") is None
+    with closing(sqlite3.connect(tmp_path / "dst.db")) as conn:
+        conn.execute("DROP TRIGGER fail_fifth")
+        conn.commit()
     transfer.copy(src, dst)
     with memstore.connect(src) as a, memstore.connect(dst) as b:
         assert snapshot(b) == snapshot(a)
+
+
+def test_a_chat_larger_than_a_batch_is_imported_whole(mem: Any) -> None:
+    """One chat of more messages than a save takes (10,000), from several users, goes
+    in as one transaction on every backend and API, in order, with its row as exported."""
+    api, count = mem, 12_000
+    src = memstore.connect("memory://")
+    src.save_chat("huge", user_id="u1", title="long", created_at=at(0), updated_at=at(1))
+    for start in range(0, count, 10_000):
+        src.save_messages("huge", [
+            {"role": "user", "content": f"m{i}", "timestamp": at(2 + i / 1000)}
+            for i in range(start, min(count, start + 10_000))], user_id=f"u{start % 3}")
+    buf = io.BytesIO()
+    transfer.export(src, buf)
+    api.init_schema()
+    records = transfer.read_records(io.BytesIO(buf.getvalue()))
+    if isinstance(api, memstore.Memory):
+        transfer.import_records(api, list(records))
+    else:
+        api.call(transfer.aimport_records(api.amem, list(records)))
+    got = api.get_messages("huge", limit=None)
+    assert [m.content for m in got] == [f"m{i}" for i in range(count)]
+    assert api.get_chat("huge") == src.get_chat("huge")
 
 
 def test_a_killed_copy_process_finishes_when_run_again(tmp_path: Path) -> None:

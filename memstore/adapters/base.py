@@ -16,10 +16,23 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..models import Chat, Message, NewMessage, WorkingMemory
 from ..plan import Plan, Unit
+
+
+class ChatImport(NamedTuple):
+    """One chat of an import, validated, written by ``Dialect.import_chat`` in one
+    transaction: the destination's messages of the chat are swapped for ``runs`` (each a
+    user id and that user's consecutive messages, in order), the chat row ends exactly as
+    ``row`` says (when given), and ``working_memory`` (chat scope) is upserted with its
+    own ``updated_at``."""
+
+    chat_id: str
+    row: Chat | None
+    runs: Sequence[tuple[str | None, Sequence[NewMessage]]]
+    working_memory: WorkingMemory | None
 
 
 class Dialect(ABC):
@@ -110,6 +123,10 @@ class Dialect(ABC):
         """For an export, a keyset page of user-scope working memory: the first ``limit``
         rows whose id (``user:<user_id>``) follows ``after``, in code point order, as
         (id, working memory)."""
+
+    @abstractmethod
+    def import_chat(self, chat: ChatImport) -> Plan[None]:
+        """The whole chat of an import in one transaction (see ``ChatImport``)."""
 
     @abstractmethod
     def save_chat(

@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from ..errors import NotFoundError
 from ..models import Chat, Message, NewMessage, WorkingMemory
 from ..plan import Plan, Unit, done
-from .base import Dialect
+from .base import ChatImport, Dialect
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -65,11 +65,13 @@ class InMemoryDialect(Dialect):
         content: str, updated_at: datetime,
     ) -> None:
         with self._lock:
-            old = self._wm.get(wm_id)
-            if old is None:
-                self._wm[wm_id] = WorkingMemory(scope, chat_id, user_id, content, updated_at)
-            else:
-                self._wm[wm_id] = replace(old, content=content, updated_at=updated_at)
+            self._upsert_wm(wm_id, WorkingMemory(scope, chat_id, user_id, content, updated_at))
+
+    def _upsert_wm(self, wm_id: str, wm: WorkingMemory) -> None:
+        # under the caller's lock
+        old = self._wm.get(wm_id)
+        self._wm[wm_id] = wm if old is None else replace(old, content=wm.content,
+                                                         updated_at=wm.updated_at)
 
     @immediate
     def get_working_memory(self, wm_id: str) -> WorkingMemory | None:
@@ -245,17 +247,34 @@ class InMemoryDialect(Dialect):
         created_at: datetime, updated_at: datetime, message_count: int | None,
     ) -> None:
         with self._lock:
-            old = self._chats.get(chat_id)
-            if old is None:
-                self._chats[chat_id] = Chat(chat_id, user_id, title, created_at, updated_at,
-                                            message_count or 0)
-            else:
-                self._chats[chat_id] = replace(
-                    old,
-                    user_id=old.user_id if user_id is None else user_id,
-                    title=old.title if title is None else title,
-                    updated_at=updated_at,
-                    message_count=old.message_count if message_count is None else message_count)
+            self._save_chat(Chat(chat_id, user_id, title, created_at, updated_at,
+                                 message_count or 0), message_count is None)
+
+    def _save_chat(self, row: Chat, keep_count: bool) -> None:
+        # under the caller's lock; a None user_id/title (or keep_count) keeps the stored one
+        old = self._chats.get(row.chat_id)
+        if old is None:
+            self._chats[row.chat_id] = row
+        else:
+            self._chats[row.chat_id] = replace(
+                old,
+                user_id=old.user_id if row.user_id is None else row.user_id,
+                title=old.title if row.title is None else row.title,
+                updated_at=row.updated_at,
+                message_count=old.message_count if keep_count else row.message_count)
+
+    @immediate
+    def import_chat(self, chat: ChatImport) -> None:
+        with self._lock:
+            self._clear(chat.chat_id)
+            if chat.row is not None:
+                self._save_chat(chat.row, False)
+            for user_id, messages in chat.runs:
+                self._save(chat.chat_id, user_id, messages)
+            if chat.row is not None:
+                self._save_chat(chat.row, False)
+            if (wm := chat.working_memory) is not None:
+                self._upsert_wm(f"chat:{chat.chat_id}", wm)
 
     @immediate
     def get_chat(self, chat_id: str) -> Chat | None:

@@ -408,16 +408,16 @@ class MysqlDialect(SqlDialect):
                                 "10.5+ has and MySQL has not")
         return (yield from super().pop_message(chat_id))
 
-    def upsert_working_memory(
+    def working_memory_stmt(
         self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
         content: str, updated_at: datetime,
-    ) -> Plan[None]:
+    ) -> Plan[Stmt]:
         yield from self.check_content("working_memory", [content], lambda i: "content")
         server = yield from self.server_settings()
         self.check_packet([content], lambda i: "content", server,
                           4 * (len(wm_id) + len(chat_id or "") + len(user_id or "")) + 300)
-        yield from super().upsert_working_memory(wm_id, scope, chat_id, user_id, content,
-                                                 updated_at)
+        return (yield from super().working_memory_stmt(wm_id, scope, chat_id, user_id,
+                                                       content, updated_at))
 
     def insert_stmts(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]

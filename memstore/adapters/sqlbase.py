@@ -17,7 +17,7 @@ from .. import sqlfiles
 from ..errors import NotFoundError
 from ..models import Chat, Message, NewMessage, WorkingMemory, chat_from_row, message_from_row
 from ..plan import Kind, Plan, Stmt, Unit, Want, done
-from .base import Dialect
+from .base import ChatImport, Dialect
 
 Row = Sequence[Any]
 # The statements of a batch insert, and how to read the new ids from their results.
@@ -90,9 +90,18 @@ class SqlDialect(Dialect):
         self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
         content: str, updated_at: datetime,
     ) -> Plan[None]:
-        yield from self.one("upsert_working_memory", {
+        stmt = yield from self.working_memory_stmt(wm_id, scope, chat_id, user_id, content,
+                                                   updated_at)
+        yield Unit("write_one", (stmt,))
+
+    def working_memory_stmt(
+        self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
+        content: str, updated_at: datetime,
+    ) -> Plan[Stmt]:
+        """The upsert of one working memory (a sub-plan: MySQL checks sizes first)."""
+        return done(self.stmt("upsert_working_memory", {
             "id": wm_id, "scope": scope, "chat_id": chat_id, "user_id": user_id,
-            "content": content, "updated_at": self.encode_time(updated_at)})
+            "content": content, "updated_at": self.encode_time(updated_at)}))
 
     def get_working_memory(self, wm_id: str) -> Plan[WorkingMemory | None]:
         (rows,) = yield self.read("get_working_memory", {"id": wm_id})
@@ -275,10 +284,39 @@ class SqlDialect(Dialect):
         self, chat_id: str, user_id: str | None, title: str | None,
         created_at: datetime, updated_at: datetime, message_count: int | None,
     ) -> Plan[None]:
-        yield from self.one("upsert_chat", {
+        yield Unit("write_one", (self.chat_stmt(chat_id, user_id, title, created_at,
+                                                updated_at, message_count),))
+
+    def chat_stmt(
+        self, chat_id: str, user_id: str | None, title: str | None,
+        created_at: datetime, updated_at: datetime, message_count: int | None,
+    ) -> Stmt:
+        return self.stmt("upsert_chat", {
             "chat_id": chat_id, "user_id": user_id, "title": title,
             "created_at": self.encode_time(created_at),
             "updated_at": self.encode_time(updated_at), "message_count": message_count})
+
+    def import_chat(self, chat: ChatImport) -> Plan[None]:
+        """One write unit: clear the chat's messages (and their status, and the count),
+        upsert the row, insert each run (their touches move updated_at and the count),
+        upsert the row again so it ends as the file says, upsert the working memory."""
+        cid, row = chat.chat_id, chat.row
+        stmts = [self.stmt("clear_chat_messages", {"chat_id": cid}),
+                 self.stmt("reset_message_count", {"chat_id": cid}),
+                 self.stmt("clear_chat_status", {"chat_id": cid})]
+        fixed = row and self.chat_stmt(cid, row.user_id, row.title, row.created_at,
+                                       row.updated_at, row.message_count)
+        if fixed:
+            stmts.append(fixed)
+        for user_id, messages in chat.runs:
+            inserts, _ = yield from self.insert_stmts(cid, user_id, messages)
+            stmts += inserts
+        if fixed:
+            stmts.append(fixed)
+        if (wm := chat.working_memory) is not None:
+            stmts.append((yield from self.working_memory_stmt(
+                f"chat:{cid}", "chat", cid, wm.user_id, wm.content, wm.updated_at)))
+        yield Unit("write", tuple(stmts))
 
     def get_chat(self, chat_id: str) -> Plan[Chat | None]:
         (rows,) = yield self.read("get_chat", {"chat_id": chat_id})
