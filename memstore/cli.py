@@ -49,11 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--search", help="only chats whose title contains this text (any case)")
     c.add_argument("--limit", type=int, default=100, metavar="N",
                    help="list at most N chats, 1..10000 (default 100)")
+    c.add_argument("--json", action="store_true",
+                   help="one JSON object per chat and line (the export's field names)")
     m = sub.add_parser("messages", help="print the last messages of a chat, oldest first")
     m.add_argument("url", nargs="?", metavar="URL", help=URL_HELP)
     m.add_argument("chat", help="the chat id")
     m.add_argument("--limit", type=int, default=100, metavar="N",
                    help="print the last N messages, 1..10000 (default 100)")
+    m.add_argument("--before", type=int, metavar="ID",
+                   help="the N messages just older than message ID (page back with the "
+                   "oldest id printed)")
+    m.add_argument("--json", action="store_true",
+                   help="one JSON object per message and line (the export's field names)")
     w = sub.add_parser("memory", help="print the working memory of a chat or a user")
     w.add_argument("url", nargs="?", metavar="URL", help=URL_HELP)
     who = w.add_mutually_exclusive_group(required=True)
@@ -161,6 +168,28 @@ def missing_sqlite_file(url: str) -> str | None:
     return path
 
 
+def _json_line(record: dict[str, object]) -> str:
+    # the export's encoding: non-ASCII kept, line separators escaped, one record a line
+    from .transfer import record_line
+
+    return record_line(record).decode("utf-8").rstrip("\n")
+
+
+def _chat_json(c: Chat) -> str:
+    from .transfer import iso
+
+    return _json_line({"chat_id": c.chat_id, "user_id": c.user_id, "title": c.title,
+                       "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
+                       "message_count": c.message_count})
+
+
+def _message_json(m: Message) -> str:
+    from .transfer import iso
+
+    return _json_line({"chat_id": m.chat_id, "id": m.id, "user_id": m.user_id,
+                       "role": m.role, "content": m.content, "timestamp": iso(m.timestamp)})
+
+
 def _chat_line(c: Chat) -> str:
     return (f"{c.chat_id}\t{c.user_id or '-'}\t{c.updated_at.isoformat()}\t"
             f"{c.message_count}\t{c.title or ''}")
@@ -202,13 +231,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return 1
                 print(f"memstore: schema OK ({mem.dialect})")
             elif args.command == "chats":
-                print("chat_id\tuser_id\tupdated_at\tmessages\ttitle")
-                for chat in mem.get_chats(user_id=args.user, search=args.search,
-                                          limit=args.limit):
-                    print(_chat_line(chat))
+                chats = mem.get_chats(user_id=args.user, search=args.search,
+                                      limit=args.limit)
+                if not args.json:
+                    print("chat_id\tuser_id\tupdated_at\tmessages\ttitle")
+                for chat in chats:
+                    print(_chat_json(chat) if args.json else _chat_line(chat))
             elif args.command == "messages":
-                for msg in mem.get_messages(args.chat, limit=args.limit):
-                    print(_message_block(msg))
+                for msg in mem.get_messages(args.chat, limit=args.limit,
+                                            before_id=args.before):
+                    print(_message_json(msg) if args.json else _message_block(msg))
             elif args.command == "memory":
                 if args.chat:
                     wm = mem.get_working_memory(scope="chat", chat_id=args.chat)

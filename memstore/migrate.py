@@ -19,11 +19,12 @@ The source is read with the standard library's ``sqlite3`` (``sqlite:///file.db`
 SQLAlchemy is needed: the role and the visible text of each row are computed from the JSON
 by the integrations' rules.
 
-A session is checked whole before any of it is written, then written with
-``replace_messages`` (the destination chat's messages are swapped for the source's): running
-a migration twice stores nothing twice. A row that is not valid JSON (or not a message)
-raises :class:`MigrationError` naming the session and the row id; nothing of that session is
-written (sessions migrated before it stay: fix the row and re-run).
+A session is checked whole before any of it is written, then written in one transaction
+(the destination chat's messages are swapped for the source's, as ``replace_messages``
+does, at any length): running a migration twice stores nothing twice. A row that is not
+valid JSON (or not a message) raises :class:`MigrationError` naming the session and the
+row id; nothing of that session is written (sessions migrated before it stay: fix the row
+and re-run).
 """
 
 from __future__ import annotations
@@ -407,12 +408,8 @@ def _migrate(src: _Source, layout: _Layout, mem: Memory, max_bytes: int,
                                  f"the session id cannot be a memstore chat id: {exc.reason}"
                                  ) from None
         items = _convert(layout, chat_id, _rows(src, layout, session_id), max_bytes)
-        for start in range(0, max(len(items), 1), v.MAX_BATCH):
-            batch = items[start:start + v.MAX_BATCH]
-            if start == 0:
-                mem.replace_messages(chat_id, batch)
-            else:
-                mem.save_messages(chat_id, batch)
+        # the session whole, in one transaction, whatever its length
+        mem._run(mem._import_chat(chat_id, None, [(None, item) for item in items], None))
         stats.sessions += 1
         stats.messages += len(items)
         if progress is not None:

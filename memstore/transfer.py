@@ -351,7 +351,8 @@ def aexport_records(mem: AsyncMemory, *, user_id: str | None = None,
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
-def _line(record: Record) -> bytes:
+def record_line(record: Record) -> bytes:
+    """One record as a line of the file: UTF-8 JSON, line breaks escaped, "\\n" ended."""
     text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.translate(_LINE_BREAKS).encode("utf-8") + b"\n"
 
@@ -370,7 +371,7 @@ def dump(records: Iterable[Record], out: IO[bytes]) -> Stats:
     """Write records as JSON Lines (UTF-8) to a binary stream; what was written."""
     stats = Stats()
     for r in records:
-        out.write(_line(r))
+        out.write(record_line(r))
         _count(stats, r)
     out.flush()
     stats.finished = time.monotonic()
@@ -389,7 +390,7 @@ async def aexport(mem: AsyncMemory, out: IO[bytes], *, user_id: str | None = Non
     a file is)."""
     stats = Stats()
     async for r in aexport_records(mem, user_id=user_id, chat_id=chat_id):
-        out.write(_line(r))
+        out.write(record_line(r))
         _count(stats, r)
     out.flush()
     stats.finished = time.monotonic()

@@ -3,10 +3,12 @@ the rest in-process through ``main(argv)``."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,39 @@ def test_chats_help_documents_every_option(capsys: pytest.CaptureFixture[str],
     for option in ("--user", "--search"):
         assert re.search(rf"{option} \w+\s+\w", out), out
     assert "$MEMSTORE_URL" in out and DEFAULT_URL in out
+
+
+def test_chats_and_messages_as_json_lines_and_paging_back(tmp_path: Path) -> None:
+    """`--json`: one object a line, the export's field names and datetime form, content
+    exact (a line break and U+2028 stay inside the line); `messages --before ID` pages
+    back from the oldest id printed."""
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert run("init", url).returncode == 0
+    t = datetime(2026, 12, 1, 15, 29, 43, 535000, tzinfo=timezone.utc)
+    with memstore.connect(url) as mem:
+        saved = mem.save_messages("trip", [
+            {"role": "user", "content": f"m{i}\nline two\u2028", "timestamp": t}
+            for i in range(5)], user_id="u1")
+        mem.update_chat_title("trip", "Rome ✈")
+        chat = mem.get_chat("trip")
+    assert chat is not None
+    out = run("chats", url, "--json")
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert [json.loads(line) for line in lines] == [{
+        "chat_id": "trip", "user_id": "u1", "title": "Rome ✈",
+        "created_at": "2026-12-01T15:29:43.535Z",
+        "updated_at": chat.updated_at.isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z"), "message_count": 5}]
+    page = run("messages", url, "trip", "--json", "--limit", "2")
+    got = [json.loads(line) for line in page.stdout.splitlines()]
+    assert [m["id"] for m in got] == [m.id for m in saved[3:]]
+    assert got[0] == {"chat_id": "trip", "id": saved[3].id, "user_id": "u1", "role": "user",
+                      "content": "m3\nline two\u2028", "timestamp": "2026-12-01T15:29:43.535Z"}
+    older = run("messages", url, "trip", "--json", "--limit", "2", "--before", str(got[0]["id"]))
+    assert [json.loads(line)["id"] for line in older.stdout.splitlines()] \
+        == [m.id for m in saved[1:3]]
+    plain = run("messages", url, "trip", "--limit", "1", "--before", str(saved[1].id))
+    assert f"#{saved[0].id} user (u1):\nm0" in plain.stdout
+    missing = run("messages", url, "trip", "--before", "999999")
+    assert missing.returncode == 1 and "before_id" in missing.stderr
