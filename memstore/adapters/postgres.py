@@ -154,6 +154,10 @@ class PostgresDialect(SqlDialect):
                                               {"chat_id": chat_id, "id": f"chat:{chat_id}"})
         return bool(rows[0][0])
 
+    def clear_messages(self, chat_id: str) -> Plan[int]:
+        rows = yield from self._one_with_rows("clear_messages", {"chat_id": chat_id})
+        return int(rows[0][0])
+
     def delete_user(self, user_id: str) -> Plan[None]:
         yield from self.one("delete_user", {"user_id": user_id})
 

@@ -225,6 +225,19 @@ WHERE id = (SELECT id FROM conversation_messages WHERE chat_id = %(chat_id)s
             ORDER BY timestamp DESC, id DESC LIMIT 1 FOR UPDATE SKIP LOCKED)
 RETURNING id, chat_id, user_id, role, content, timestamp;
 
+-- name: clear_messages
+-- clear_messages in one statement (one round trip, no BEGIN/COMMIT): the chat's messages,
+-- its message_count (the row stays) and the status rows of its messages; how many
+-- messages went. replace_messages and import use the three steps below with their inserts.
+WITH messages AS (
+  DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s RETURNING 1
+), chat AS (
+  UPDATE chat_sessions SET message_count = 0 WHERE chat_id = %(chat_id)s
+), status AS (
+  DELETE FROM memstore_message_status WHERE chat_id = %(chat_id)s
+)
+SELECT count(*) FROM messages;
+
 -- name: clear_chat_messages
 -- clear_messages / replace_messages, step 1: the chat's messages go.
 DELETE FROM conversation_messages WHERE chat_id = %(chat_id)s;
