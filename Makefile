@@ -5,7 +5,7 @@ SERVICES_DIR ?= /tmp/memstore-services
 PYTEST_ARGS ?=
 
 .PHONY: install test check lint types services services-stop services-cluster \
-	services-cluster-stop bench bench-peers clean
+	services-cluster-stop bench bench-peers bench-copy clean
 
 install:
 	python3 -m venv .venv
@@ -70,6 +70,11 @@ bench: | .venv/bin/python
 # needs are installed and started by .ci/services.sh and .ci/turso-server.sh).
 .venv/bin/python:
 	$(MAKE) install
+
+# `memstore copy` SQLite -> PostgreSQL at 100k and 1M messages: messages/s and the copying
+# process's peak memory. Needs $$MEMSTORE_TEST_POSTGRES_URL (`make services`, then source its env).
+bench-copy: | .venv/bin/python
+	.venv/bin/python -m bench.copy --sizes 100000,1000000
 
 # Other libraries' chat histories on the same data; their packages go into a venv of
 # their own (bench/requirements-peers.txt), never into memstore's extras. bench.peers times
