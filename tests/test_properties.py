@@ -8,6 +8,8 @@ backend and on the model; every result and every error must be the same.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -108,43 +110,60 @@ def as_tuple(obj: Any, idmap: dict[int, int]) -> Any:
     return obj
 
 
+# Which store an operation goes to: an index into MemstoreMachine.mems, drawn per rule from
+# the machine's ``node_indexes`` (one store here: always 0; one per Galera node in
+# tests/test_distributed_properties.py, so a shrunk example shows each call's node).
+nodes = st.runner().flatmap(lambda machine: machine.node_indexes)
+
+
 class MemstoreMachine(RuleBasedStateMachine):
     backend: Backend
     api: str  # "sync": Memory; "async": AsyncMemory, awaited (tests/async_bridge.py)
+    node_indexes: st.SearchStrategy[int] = st.just(0)  # which of self.mems a step uses
 
     def __init__(self) -> None:
         super().__init__()
         self.clock = Clock()
         self.model = Model(now=T0)
-        self.mem: Any = (self.backend.open(self.clock) if self.api == "sync"
-                         else open_blocking(self.backend.open_async, self.clock))
+        self.mems: list[Any] = self.open_mems()
         self.idmap: dict[int, int] = {}  # backend message id -> model message id
+        # Each store's last instant given to a message saved without a timestamp: memstore
+        # stamps the next one after it, per Memory object (memstore/store.py, _stamp).
+        self.last_stamps: dict[int, datetime | None] = {}
+
+    def open_mems(self) -> list[Any]:
+        """The stores the operations go to, all on the same data, using ``self.clock``."""
+        return [self.backend.open(self.clock) if self.api == "sync"
+                else open_blocking(self.backend.open_async, self.clock)]
 
     def teardown(self) -> None:
         try:
-            self.check_everything()
+            for node in range(len(self.mems)):
+                self.check_everything(node)
         finally:
-            self.mem.close()
+            for mem in self.mems:
+                mem.close()
 
-    @rule()
-    def check_everything(self) -> None:
+    @rule(node=nodes)
+    def check_everything(self, node: int) -> None:
         """Compare the whole state, so a difference shows even if no random read hit it."""
-        chats = self.mem.get_chats(limit=10_000)
+        mem = self.mems[node]
+        chats = mem.get_chats(limit=10_000)
         assert as_tuple(chats, self.idmap) == as_tuple(
             self.model.get_chats(None, None, 10_000), self.idmap)
         chat_ids = {c.chat_id for c in chats} | {m.chat_id for m in self.model.messages}
         for chat_id in sorted(chat_ids):
             for user_id in (None, "u1"):
-                assert as_tuple(self.mem.get_messages(chat_id, user_id=user_id, limit=10_000),
+                assert as_tuple(mem.get_messages(chat_id, user_id=user_id, limit=10_000),
                                 self.idmap) == as_tuple(
                     self.model.get_messages(chat_id, user_id, 10_000), self.idmap)
-            assert as_tuple(self.mem.get_messages_window(chat_id, status="archived"),
+            assert as_tuple(mem.get_messages_window(chat_id, status="archived"),
                             self.idmap) == as_tuple(
                 self.model.get_messages_window(chat_id, "archived", None, 0), self.idmap)
         for key, row in self.model.wm.items():
             scope, _, rest = key.partition(":")
             kwargs = {"chat_id": rest} if scope == "chat" else {"user_id": rest}
-            assert as_tuple(self.mem.get_working_memory(scope=scope, **kwargs), {}) == row
+            assert as_tuple(mem.get_working_memory(scope=scope, **kwargs), {}) == row
 
     def both(self, model_call: Any, mem_call: Any) -> tuple[Any, Any]:
         try:
@@ -169,19 +188,30 @@ class MemstoreMachine(RuleBasedStateMachine):
         self.clock.now += timedelta(milliseconds=ms)
         self.model.now = self.clock.now
 
-    @rule(scope=st.sampled_from(["chat", "user", "team"]), chat_id=st.one_of(st.none(), chat_ids),
-          user_id=user_ids, content=sometimes_bad(contents, bad_contents))
-    def update_working_memory(self, scope: str, chat_id: Any, user_id: Any, content: Any) -> None:
+    @rule(node=nodes, scope=st.sampled_from(["chat", "user", "team"]),
+          chat_id=st.one_of(st.none(), chat_ids), user_id=user_ids,
+          content=sometimes_bad(contents, bad_contents))
+    def update_working_memory(self, node: int, scope: str, chat_id: Any, user_id: Any,
+                              content: Any) -> None:
         self.same(lambda: self.model.update_working_memory(scope, chat_id, user_id, content),
-                  lambda: self.mem.update_working_memory(
+                  lambda: self.mems[node].update_working_memory(
                       scope=scope, chat_id=chat_id, user_id=user_id, content=content))
 
-    @rule(scope=st.sampled_from(["chat", "user"]), chat_id=st.one_of(st.none(), chat_ids),
-          user_id=user_ids)
-    def get_working_memory(self, scope: str, chat_id: Any, user_id: Any) -> None:
+    @rule(node=nodes, scope=st.sampled_from(["chat", "user"]),
+          chat_id=st.one_of(st.none(), chat_ids), user_id=user_ids)
+    def get_working_memory(self, node: int, scope: str, chat_id: Any, user_id: Any) -> None:
         self.same(lambda: self.model.get_working_memory(scope, chat_id, user_id),
-                  lambda: self.mem.get_working_memory(scope=scope, chat_id=chat_id,
-                                                      user_id=user_id))
+                  lambda: self.mems[node].get_working_memory(scope=scope, chat_id=chat_id,
+                                                             user_id=user_id))
+
+    @contextmanager
+    def stamps_of(self, node: int) -> Iterator[None]:
+        """The model stamps messages as store ``node`` does (after its own last stamp)."""
+        self.model.last_stamp = self.last_stamps.get(node)
+        try:
+            yield
+        finally:
+            self.last_stamps[node] = self.model.last_stamp
 
     def _record(self, expected: Any, got: Any) -> None:
         if expected is None:
@@ -191,30 +221,35 @@ class MemstoreMachine(RuleBasedStateMachine):
             self.idmap[g.id] = e.id
         assert as_tuple(got, self.idmap) == as_tuple(expected, self.idmap)
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids, role=roles,
-          content=sometimes_bad(contents, bad_contents), timestamp=instants)
-    def save_message(self, chat_id: Any, user_id: Any, role: str, content: Any,
+    @rule(node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids,
+          role=roles, content=sometimes_bad(contents, bad_contents), timestamp=instants)
+    def save_message(self, node: int, chat_id: Any, user_id: Any, role: str, content: Any,
                      timestamp: Any) -> None:
         item = {"role": role, "content": content, "timestamp": timestamp}
-        expected, got = self.both(
-            lambda: self.model.save_messages(chat_id, [item], user_id, single=True),
-            lambda: [self.mem.save_message(chat_id, role, content, user_id=user_id,
-                                           timestamp=timestamp)])
+        with self.stamps_of(node):
+            expected, got = self.both(
+                lambda: self.model.save_messages(chat_id, [item], user_id, single=True),
+                lambda: [self.mems[node].save_message(chat_id, role, content,
+                                                      user_id=user_id, timestamp=timestamp)])
         self._record(expected, got)
 
-    @rule(chat_id=chat_ids, user_id=user_ids, items=st.lists(
+    @rule(node=nodes, chat_id=chat_ids, user_id=user_ids, items=st.lists(
         st.fixed_dictionaries({"role": roles, "content": contents},
                               optional={"timestamp": instants}), max_size=6))
-    def save_messages(self, chat_id: Any, user_id: Any, items: list[dict[str, Any]]) -> None:
-        expected, got = self.both(
-            lambda: self.model.save_messages(chat_id, items, user_id, single=False),
-            lambda: self.mem.save_messages(chat_id, items, user_id=user_id))
+    def save_messages(self, node: int, chat_id: Any, user_id: Any,
+                      items: list[dict[str, Any]]) -> None:
+        with self.stamps_of(node):
+            expected, got = self.both(
+                lambda: self.model.save_messages(chat_id, items, user_id, single=False),
+                lambda: self.mems[node].save_messages(chat_id, items, user_id=user_id))
         self._record(expected, got)
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids, limit=read_limits)
-    def get_messages(self, chat_id: Any, user_id: Any, limit: Any) -> None:
+    @rule(node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids,
+          limit=read_limits)
+    def get_messages(self, node: int, chat_id: Any, user_id: Any, limit: Any) -> None:
         self.same(lambda: self.model.get_messages(chat_id, user_id, limit),
-                  lambda: self.mem.get_messages(chat_id, user_id=user_id, limit=limit))
+                  lambda: self.mems[node].get_messages(chat_id, user_id=user_id,
+                                                       limit=limit))
 
     def backend_id(self, model_id: int) -> int:
         """The backend's id of a model message; an id no backend has for one the model
@@ -224,8 +259,8 @@ class MemstoreMachine(RuleBasedStateMachine):
                 return backend
         return 10**9 + model_id
 
-    @rule(chat_id=chat_ids, user_id=user_ids, limit=read_limits, data=st.data())
-    def get_messages_before(self, chat_id: Any, user_id: Any, limit: Any,
+    @rule(node=nodes, chat_id=chat_ids, user_id=user_ids, limit=read_limits, data=st.data())
+    def get_messages_before(self, node: int, chat_id: Any, user_id: Any, limit: Any,
                             data: st.DataObject) -> None:
         """Scrollback: an anchor in this chat, in another chat, gone, or not an int."""
         known = [m.id for m in self.model.messages] or [1]
@@ -234,41 +269,47 @@ class MemstoreMachine(RuleBasedStateMachine):
         before = self.backend_id(model_id) if type(model_id) is int and model_id > 0 \
             else model_id
         self.same(lambda: self.model.get_messages(chat_id, user_id, limit, model_id),
-                  lambda: self.mem.get_messages(chat_id, user_id=user_id, limit=limit,
-                                                before_id=before))
+                  lambda: self.mems[node].get_messages(chat_id, user_id=user_id,
+                                                       limit=limit, before_id=before))
 
-    def check_chat(self, chat_id: Any) -> None:
-        """After a write to one chat: its whole history and its row, right away."""
+    def check_chat(self, chat_id: Any, node: int) -> None:
+        """After a write to one chat: its whole history and its row, right away (on
+        ``node``: with several stores, maybe another than the write's)."""
         if not isinstance(chat_id, str) or chat_id in ("", "x" * 256) or "\x00" in chat_id:
             return
         self.same(lambda: self.model.get_messages(chat_id, None, None),
-                  lambda: self.mem.get_messages(chat_id, limit=None))
-        self.same(lambda: self.model.get_chat(chat_id), lambda: self.mem.get_chat(chat_id))
+                  lambda: self.mems[node].get_messages(chat_id, limit=None))
+        self.same(lambda: self.model.get_chat(chat_id),
+                  lambda: self.mems[node].get_chat(chat_id))
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids))
-    def pop_message(self, chat_id: Any) -> None:
+    @rule(node=nodes, check_node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids))
+    def pop_message(self, node: int, check_node: int, chat_id: Any) -> None:
         self.same(lambda: self.model.pop_message(chat_id),
-                  lambda: self.mem.pop_message(chat_id))
-        self.check_chat(chat_id)
+                  lambda: self.mems[node].pop_message(chat_id))
+        self.check_chat(chat_id, check_node)
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids))
-    def clear_messages(self, chat_id: Any) -> None:
+    @rule(node=nodes, check_node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids))
+    def clear_messages(self, node: int, check_node: int, chat_id: Any) -> None:
         self.same(lambda: self.model.clear_messages(chat_id),
-                  lambda: self.mem.clear_messages(chat_id))
-        self.check_chat(chat_id)
+                  lambda: self.mems[node].clear_messages(chat_id))
+        self.check_chat(chat_id, check_node)
 
-    @rule(chat_id=chat_ids, user_id=user_ids, items=st.lists(
+    @rule(node=nodes, check_node=nodes, chat_id=chat_ids, user_id=user_ids, items=st.lists(
         st.fixed_dictionaries({"role": roles, "content": sometimes_bad(contents, bad_contents)},
                               optional={"timestamp": instants}), max_size=4))
-    def replace_messages(self, chat_id: Any, user_id: Any, items: list[dict[str, Any]]) -> None:
-        expected, got = self.both(
-            lambda: self.model.replace_messages(chat_id, items, user_id),
-            lambda: self.mem.replace_messages(chat_id, items, user_id=user_id))
+    def replace_messages(self, node: int, check_node: int, chat_id: Any, user_id: Any,
+                         items: list[dict[str, Any]]) -> None:
+        with self.stamps_of(node):
+            expected, got = self.both(
+                lambda: self.model.replace_messages(chat_id, items, user_id),
+                lambda: self.mems[node].replace_messages(chat_id, items, user_id=user_id))
         self._record(expected, got)
-        self.check_chat(chat_id)
+        self.check_chat(chat_id, check_node)
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), data=st.data())
-    def delete_messages(self, chat_id: Any, data: st.DataObject) -> None:
+    @rule(node=nodes, check_node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids),
+          data=st.data())
+    def delete_messages(self, node: int, check_node: int, chat_id: Any,
+                        data: st.DataObject) -> None:
         known = [m.id for m in self.model.messages] or [1]
         model_ids = data.draw(st.lists(st.one_of(st.sampled_from(known), st.integers(1, 3)),
                                        max_size=4))
@@ -277,69 +318,77 @@ class MemstoreMachine(RuleBasedStateMachine):
             bad = data.draw(st.sampled_from([0, -5, "7", True, 2**63]))
             model_ids, ids = [*model_ids, bad], [*ids, bad]
         self.same(lambda: self.model.delete_messages(chat_id, model_ids),
-                  lambda: self.mem.delete_messages(chat_id, ids))
-        self.check_chat(chat_id)
+                  lambda: self.mems[node].delete_messages(chat_id, ids))
+        self.check_chat(chat_id, check_node)
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), status=statuses)
-    def count_messages(self, chat_id: Any, status: Any) -> None:
+    @rule(node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids), status=statuses)
+    def count_messages(self, node: int, chat_id: Any, status: Any) -> None:
         if status is None:  # the call as it was before status existed
             self.same(lambda: self.model.count_messages(chat_id),
-                      lambda: self.mem.count_messages(chat_id))
+                      lambda: self.mems[node].count_messages(chat_id))
             return
         self.same(lambda: self.model.count_messages(chat_id, status),
-                  lambda: self.mem.count_messages(chat_id, status=status))
+                  lambda: self.mems[node].count_messages(chat_id, status=status))
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), count=archive_counts)
-    def archive_messages(self, chat_id: Any, count: Any) -> None:
+    @rule(node=nodes, check_node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids),
+          count=archive_counts)
+    def archive_messages(self, node: int, check_node: int, chat_id: Any, count: Any) -> None:
         self.same(lambda: self.model.archive_messages(chat_id, count),
-                  lambda: self.mem.archive_messages(chat_id, count))
-        self.check_chat(chat_id)
+                  lambda: self.mems[node].archive_messages(chat_id, count))
+        self.check_chat(chat_id, check_node)
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids), status=statuses, limit=read_limits,
-          offset=offsets)
-    def get_messages_window(self, chat_id: Any, status: Any, limit: Any, offset: Any) -> None:
+    @rule(node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids), status=statuses,
+          limit=read_limits, offset=offsets)
+    def get_messages_window(self, node: int, chat_id: Any, status: Any, limit: Any,
+                            offset: Any) -> None:
         self.same(lambda: self.model.get_messages_window(chat_id, status, limit, offset),
-                  lambda: self.mem.get_messages_window(chat_id, status=status, limit=limit,
-                                                       offset=offset))
+                  lambda: self.mems[node].get_messages_window(chat_id, status=status,
+                                                              limit=limit, offset=offset))
 
-    @rule(user_id=user_ids, limit=limits)
-    def list_chat_ids(self, user_id: Any, limit: Any) -> None:
+    @rule(node=nodes, user_id=user_ids, limit=limits)
+    def list_chat_ids(self, node: int, user_id: Any, limit: Any) -> None:
         self.same(lambda: self.model.chat_ids(user_id, limit),
-                  lambda: self.mem.chat_ids(user_id=user_id, limit=limit))
+                  lambda: self.mems[node].chat_ids(user_id=user_id, limit=limit))
 
-    @rule(chat_id=chat_ids, user_id=user_ids, title=st.one_of(st.none(), titles),
+    @rule(node=nodes, chat_id=chat_ids, user_id=user_ids, title=st.one_of(st.none(), titles),
           created_at=instants, updated_at=instants,
           message_count=st.one_of(st.none(), st.integers(-1, 5)))
-    def save_chat(self, chat_id: Any, user_id: Any, title: Any, created_at: Any,
+    def save_chat(self, node: int, chat_id: Any, user_id: Any, title: Any, created_at: Any,
                   updated_at: Any, message_count: Any) -> None:
         self.same(lambda: self.model.save_chat(chat_id, user_id, title, created_at, updated_at,
                                                message_count),
-                  lambda: self.mem.save_chat(chat_id, user_id=user_id, title=title,
-                                             created_at=created_at, updated_at=updated_at,
-                                             message_count=message_count))
+                  lambda: self.mems[node].save_chat(chat_id, user_id=user_id, title=title,
+                                                    created_at=created_at,
+                                                    updated_at=updated_at,
+                                                    message_count=message_count))
 
-    @rule(chat_id=sometimes_bad(chat_ids, bad_ids))
-    def get_chat(self, chat_id: Any) -> None:
-        self.same(lambda: self.model.get_chat(chat_id), lambda: self.mem.get_chat(chat_id))
+    @rule(node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids))
+    def get_chat(self, node: int, chat_id: Any) -> None:
+        self.same(lambda: self.model.get_chat(chat_id),
+                  lambda: self.mems[node].get_chat(chat_id))
 
-    @rule(user_id=user_ids, search=searches, limit=limits)
-    def get_chats(self, user_id: Any, search: Any, limit: Any) -> None:
+    @rule(node=nodes, user_id=user_ids, search=searches, limit=limits)
+    def get_chats(self, node: int, user_id: Any, search: Any, limit: Any) -> None:
         self.same(lambda: self.model.get_chats(user_id, search, limit),
-                  lambda: self.mem.get_chats(user_id=user_id, search=search, limit=limit))
+                  lambda: self.mems[node].get_chats(user_id=user_id, search=search,
+                                                    limit=limit))
 
-    @rule(chat_id=chat_ids, title=st.one_of(titles, st.sampled_from(["\x00", "t" * 501])))
-    def update_chat_title(self, chat_id: Any, title: Any) -> None:
+    @rule(node=nodes, chat_id=chat_ids,
+          title=st.one_of(titles, st.sampled_from(["\x00", "t" * 501])))
+    def update_chat_title(self, node: int, chat_id: Any, title: Any) -> None:
         self.same(lambda: self.model.update_chat_title(chat_id, title),
-                  lambda: self.mem.update_chat_title(chat_id, title))
+                  lambda: self.mems[node].update_chat_title(chat_id, title))
 
     @precondition(lambda self: len(self.model.chats) > 0)
-    @rule(chat_id=chat_ids)
-    def delete_chat(self, chat_id: Any) -> None:
-        self.same(lambda: self.model.delete_chat(chat_id), lambda: self.mem.delete_chat(chat_id))
+    @rule(node=nodes, chat_id=chat_ids)
+    def delete_chat(self, node: int, chat_id: Any) -> None:
+        self.same(lambda: self.model.delete_chat(chat_id),
+                  lambda: self.mems[node].delete_chat(chat_id))
 
-    @rule(user_id=st.sampled_from(["u1", "u2", "U1", "ü"]))
-    def delete_user(self, user_id: Any) -> None:
-        self.same(lambda: self.model.delete_user(user_id), lambda: self.mem.delete_user(user_id))
+    @rule(node=nodes, user_id=st.sampled_from(["u1", "u2", "U1", "ü"]))
+    def delete_user(self, node: int, user_id: Any) -> None:
+        self.same(lambda: self.model.delete_user(user_id),
+                  lambda: self.mems[node].delete_user(user_id))
 
 
 @pytest.mark.parametrize("api", ["sync", "async"])

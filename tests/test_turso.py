@@ -455,8 +455,10 @@ def server_open(kind: str) -> Callable[[Clock | None], memstore.Memory]:
 
     def open_(clock: Clock | None) -> memstore.Memory:
         pid = os.getpid()
+        # all four named: each is dropped below (an unnamed status table would keep the
+        # last example's rows, and the next example's reused ids would inherit them)
         tables = {"working_memory": f"wm_{pid}", "messages": f"msg_{pid}",
-                  "chats": f"chat_{pid}"}
+                  "chats": f"chat_{pid}", "status": f"status_{pid}"}
         mem = memstore.connect(server_url(kind), tables=tables, clock=clock)
         client_of(mem).batch([f"DROP TABLE IF EXISTS {t}" for t in tables.values()])
         mem.init_schema()
@@ -593,7 +595,8 @@ def test_server_missing_or_wrong_token_says_how_to_pass_it(
 
 def async_server_tables() -> dict[str, str]:
     tag = f"a{os.getpid()}"
-    return {"working_memory": f"wm_{tag}", "messages": f"msg_{tag}", "chats": f"chat_{tag}"}
+    return {"working_memory": f"wm_{tag}", "messages": f"msg_{tag}", "chats": f"chat_{tag}",
+            "status": f"status_{tag}"}
 
 
 async def server_open_async(kind: str, clock: Clock | None = None) -> memstore.AsyncMemory:
