@@ -539,7 +539,7 @@ def test_async_round_trip_on_every_backend(backend: Backend, tmp_path: Path) -> 
             assert (stats.chats, stats.messages, stats.working_memories) == (4, 10, 9)
             assert without_ids(out.getvalue()) == without_ids(data)
             got = [r async for r in transfer.aexport_records(mem, user_id="u1")]
-            assert without_ids(b"".join(map(transfer._line, got))) == without_ids(user_data)
+            assert without_ids(b"".join(map(transfer.record_line, got))) == without_ids(user_data)
             seen: list[int] = []
             stats = await transfer.acopy(mem, dst, progress=lambda s: seen.append(s.chats))
             assert (stats.chats, stats.total_chats, seen[-1]) == (4, 4, 4)
@@ -747,3 +747,36 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
     assert "4/4" in tty.getvalue() and "100%" in tty.getvalue()
     assert plain.getvalue().splitlines()[-1].startswith(
         "copied 4/4 chats, 40 messages, 0 working memories, ")
+
+
+def test_chat_working_memory_without_row_or_messages_goes_and_comes_back(
+        backend: Backend) -> None:
+    """A chat-scope working memory whose chat has no row and no messages (the TS
+    package's deleteChat leaves it behind) is exported as a chat group of no row and no
+    messages, and imported as just that working memory: no chat row appears."""
+    clock = transfer._Clock()
+    mem = backend.open(clock)
+    try:
+        populate(mem)
+        _with_clock(mem, at(80), lambda: mem.update_working_memory(
+            scope="chat", chat_id="b-left", user_id="u5", content="# left behind"))
+        data = export_bytes_of(mem)
+    finally:
+        mem.close()
+    group = [r for r in records(data) if r.get("chat_id") == "b-left"]
+    assert group == [
+        {"type": "chat", "chat_id": "b-left", "row": False, "user_id": None, "title": None,
+         "created_at": None, "updated_at": None, "message_count": None, "messages": 0,
+         "partial": False},
+        {"type": "working_memory", "scope": "chat", "chat_id": "b-left", "user_id": "u5",
+         "content": "# left behind", "updated_at": "2026-03-01T12:01:20.000Z"}]
+    mem = backend.open(clock)  # empty again
+    try:
+        transfer.import_records(mem, transfer.read_records(io.BytesIO(data)), clock=clock)
+        wm = mem.get_working_memory(scope="chat", chat_id="b-left")
+        assert wm is not None and (wm.user_id, wm.content, wm.updated_at) \
+            == ("u5", "# left behind", at(80))
+        assert mem.get_chat("b-left") is None and mem.get_messages("b-left") == []
+        assert without_ids(export_bytes_of(mem)) == without_ids(data)
+    finally:
+        mem.close()

@@ -226,6 +226,8 @@ class InMemoryDialect(Dialect):
             if user_id is None:
                 found = {c: True for c in self._chats}
                 found.update((c, True) for c, stored in self._chat_messages.items() if stored)
+                found.update((wm.chat_id, True) for wm in self._wm.values()
+                             if wm.scope == "chat" and wm.chat_id is not None)
             else:
                 found = {c: False for c, stored in self._chat_messages.items()
                          if any(m.user_id == user_id for m in stored)}

@@ -323,12 +323,16 @@ LIMIT %(limit)s;
 
 -- name: export_chat_page
 -- export (memstore.transfer): the next `limit` chats after `after` (NULL: from the
--- first) that have a chat row or messages, in code point order (the ids' binary NO PAD
--- collation); the second column is 1: every chat goes whole. Keyset pages.
+-- first) that have a chat row, messages or chat-scope working memory, in code point order
+-- (the ids' binary NO PAD collation); the second column is 1: every chat goes whole.
+-- Keyset pages.
 SELECT chat_id, 1 FROM (
   SELECT chat_id FROM chat_sessions WHERE %(after)s IS NULL OR chat_id > %(after)s
   UNION
   SELECT chat_id FROM conversation_messages WHERE %(after)s IS NULL OR chat_id > %(after)s
+  UNION
+  SELECT chat_id FROM working_memory
+  WHERE scope = 'chat' AND chat_id IS NOT NULL AND (%(after)s IS NULL OR chat_id > %(after)s)
 ) AS c
 ORDER BY chat_id LIMIT %(limit)s;
 

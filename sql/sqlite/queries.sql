@@ -296,12 +296,16 @@ LIMIT :limit;
 
 -- name: export_chat_page
 -- export (memstore.transfer): the next :limit chats after :after (NULL: from the first)
--- that have a chat row or messages, in code point order; the second column is 1: every
--- chat goes whole. Keyset pages, so an export of any number of chats holds one page.
+-- that have a chat row, messages or chat-scope working memory, in code point order; the
+-- second column is 1: every chat goes whole. Keyset pages, so an export of any number of
+-- chats holds one page.
 SELECT chat_id, 1 FROM (
   SELECT chat_id FROM chat_sessions WHERE :after IS NULL OR chat_id > :after
   UNION
   SELECT chat_id FROM conversation_messages WHERE :after IS NULL OR chat_id > :after
+  UNION
+  SELECT chat_id FROM working_memory
+  WHERE scope = 'chat' AND chat_id IS NOT NULL AND (:after IS NULL OR chat_id > :after)
 ) AS c
 ORDER BY chat_id LIMIT :limit;
 
