@@ -15,6 +15,7 @@ DIALECTS = sorted(p.name for p in sqlfiles.sql_dir().iterdir() if p.is_dir())
 # operation instead of defining its steps (SQLite, the reference, runs the steps in order).
 COMPOSITES = {
     "save_messages": {"insert_message", "touch_chat_for_messages"},
+    "save_message": {"insert_message", "touch_chat_for_messages"},  # one message
     "delete_chat": {"delete_chat_messages", "delete_chat_row", "delete_working_memory",
                     "delete_chat_status"},
     "delete_user": {"uncount_user_messages_elsewhere", "delete_user_status",
@@ -36,10 +37,11 @@ def steps(names: set[str]) -> set[str]:
         if shortcut in out:
             assert parts <= out, f"{shortcut} needs its steps too: {parts - out}"
             out.discard(shortcut)
-    for composite, parts in COMPOSITES.items():
-        if composite in out:
-            assert not out & parts, f"{composite} and its steps are both defined"
-            out = (out - {composite}) | parts
+    present = [c for c in COMPOSITES if c in out]
+    for composite in present:
+        assert not names & COMPOSITES[composite], f"{composite} and its steps are both defined"
+    for composite in present:
+        out = (out - {composite}) | COMPOSITES[composite]
     return out
 
 

@@ -102,6 +102,12 @@ NOT_READY = frozenset({"25006", "57P03"})
 # -- the dialect --------------------------------------------------------------------------
 
 
+def _single_id(results: list[Any]) -> list[int]:
+    """The id save_message returned."""
+    (row,) = results[0]
+    return [int(row[0])]
+
+
 class PostgresDialect(SqlDialect):
     dialect = DIALECT
 
@@ -131,7 +137,13 @@ class PostgresDialect(SqlDialect):
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
     ) -> Plan[Inserts]:
         """The whole batch and its chat row in one statement (save_messages in
-        queries.sql): the batch as three arrays, the new ids as its rows."""
+        queries.sql): the batch as three arrays, the new ids as its rows; one message
+        as a plain row (save_message)."""
+        if len(messages) == 1:
+            (m,) = messages
+            one = {"chat_id": chat_id, "user_id": user_id, "role": m.role,
+                   "content": m.content, "timestamp": self.encode_time(m.timestamp)}
+            return done(([Stmt(self.sql["save_message"], one, "rows")], _single_id))
         params = self.touch_params(chat_id, user_id, messages)
         params["roles"] = [m.role for m in messages]
         params["contents"] = [m.content for m in messages]

@@ -20,6 +20,24 @@ ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded
 -- name: get_working_memory
 SELECT scope, chat_id, user_id, content, updated_at FROM working_memory WHERE id = %(id)s;
 
+-- name: save_message
+-- save_messages of one message in one statement: a plain VALUES row, cheaper than the
+-- arrays, unnest and sort of the batch form below; the chat row kept true the same way.
+WITH inserted AS (
+  INSERT INTO conversation_messages (chat_id, user_id, role, content, timestamp)
+  VALUES (%(chat_id)s::text, %(user_id)s::text, %(role)s::text, %(content)s::text,
+          %(timestamp)s::timestamp)
+  RETURNING id
+), touched AS (
+  INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
+  VALUES (%(chat_id)s::text, %(user_id)s::text, NULL, %(timestamp)s::timestamp,
+          %(timestamp)s::timestamp, 1)
+  ON CONFLICT (chat_id) DO UPDATE SET
+    message_count = chat_sessions.message_count + 1,
+    updated_at = GREATEST(chat_sessions.updated_at, excluded.updated_at)
+)
+SELECT id FROM inserted;
+
 -- name: save_messages
 -- save_messages in one statement: the batch arrives as three arrays, numbered by
 -- WITH ORDINALITY; the INSERT reads them in that order, so the serial ids are drawn from
