@@ -38,6 +38,7 @@ MARKER=.memstore-services
 
 log() { printf 'services.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port, stop_group
 
 usage() {
     echo "usage: $0 {start|stop} [STATE_DIR]" >&2
@@ -93,12 +94,6 @@ find_tool() {
         done
     done
     return 1
-}
-
-# Ask the kernel for a free port. Another process could grab it before the
-# server binds, but for a CI box that race is acceptable.
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 tail_log() {

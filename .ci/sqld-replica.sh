@@ -26,6 +26,7 @@ MARKER=.memstore-sqld-replica  # marks STATE_DIR as ours, so we never rm -rf som
 
 log() { printf 'sqld-replica.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port, stop_group
 
 [[ $cmd == start || $cmd == stop ]] || { echo "usage: $0 {start|stop} [STATE_DIR]" >&2; exit 2; }
 [[ $STATE_DIR == /* ]] || STATE_DIR="$PWD/$STATE_DIR"
@@ -50,19 +51,6 @@ try:
 except urllib.error.HTTPError:
     pass
 PY
-}
-
-# Stop the process group led by the pid in $1 (each server is started with setsid).
-stop_group() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    log "pid $pid did not stop within 10s, killing it"
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 }
 
 stop_role() {

@@ -33,29 +33,13 @@ MARKER=.memstore-sqld-tls  # marks STATE_DIR as ours, so we never rm -rf somethi
 
 log() { printf 'sqld-tls.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port, stop_group
 
 [[ $cmd == start || $cmd == stop ]] || { echo "usage: $0 {start|stop} [STATE_DIR]" >&2; exit 2; }
 [[ $STATE_DIR == /* ]] || STATE_DIR="$PWD/$STATE_DIR"
 STATE_DIR=${STATE_DIR%/}
 PID_FILE=$STATE_DIR/stunnel.pid
 LOG=$STATE_DIR/stunnel.log
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Stop the process group led by the pid in $1 (we start stunnel with setsid).
-stop_group() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    log "pid $pid did not stop within 10s, killing it"
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
 
 stop_stunnel() {
     [[ -f $PID_FILE ]] || return 0

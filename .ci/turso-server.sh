@@ -28,16 +28,13 @@ MARKER=.memstore-turso  # marks STATE_DIR as ours, so we never rm -rf something 
 
 log() { printf 'turso-server.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port, stop_group
 
 [[ $cmd == start || $cmd == stop ]] || { echo "usage: $0 {start|stop} [STATE_DIR]" >&2; exit 2; }
 [[ $STATE_DIR == /* ]] || STATE_DIR="$PWD/$STATE_DIR"
 STATE_DIR=${STATE_DIR%/}
 PID_FILE=$STATE_DIR/sqld.pid
 LOG=$STATE_DIR/sqld.log
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # True once an HTTP server answers on 127.0.0.1:$1 (any status: sqld's /health is 200).
 answers() {
@@ -48,19 +45,6 @@ try:
 except urllib.error.HTTPError:
     pass
 PY
-}
-
-# Stop the process group led by the pid in $1 (we start each server with setsid).
-stop_group() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    log "pid $pid did not stop within 10s, killing it"
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 }
 
 stop_sqld() {
