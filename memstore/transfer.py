@@ -291,8 +291,11 @@ def _export_steps(mem: AnyMemory, user_id: str | None, chat_id: str | None) -> E
     if chat_id is not None:
         chat_id = v.ident("chat_id", chat_id)
         if ((yield partial(mem.get_chat, chat_id)) is None
-                and (yield partial(mem.count_messages, chat_id)) == 0):
-            raise MemstoreError(f"chat {chat_id!r} has no chat row and no messages")
+                and (yield partial(mem.count_messages, chat_id)) == 0
+                and (yield partial(mem.get_working_memory, scope="chat",
+                                   chat_id=chat_id)) is None):
+            raise MemstoreError(f"chat {chat_id!r} has no chat row, no messages and no "
+                                "working memory")
     scope = "user" if user_id is not None else "chat" if chat_id is not None else "all"
     yield {"format": FORMAT, "version": VERSION, "exported_at": iso(v.now()),
            "source": mem.dialect, "scope": scope, "user_id": user_id, "chat_id": chat_id}

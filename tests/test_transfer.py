@@ -372,7 +372,8 @@ def test_export_one_chat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
                                            "working_memory", "end"]
     assert rs[1]["message_count"] == 99 and rs[1]["updated_at"] == "2026-03-01T12:00:05.000Z"
     code, _, err = main(capsys, "export", src, "--chat", "nope")
-    assert code == 1 and err == "memstore: chat 'nope' has no chat row and no messages\n"
+    assert code == 1 and err == ("memstore: chat 'nope' has no chat row, no messages and no "
+                                 "working memory\n")
 
 
 def _chat_ids_of(data: bytes) -> list[str]:
@@ -778,5 +779,7 @@ def test_chat_working_memory_without_row_or_messages_goes_and_comes_back(
             == ("u5", "# left behind", at(80))
         assert mem.get_chat("b-left") is None and mem.get_messages("b-left") == []
         assert without_ids(export_bytes_of(mem)) == without_ids(data)
+        one = records(export_bytes_of(mem, chat_id="b-left"))
+        assert [r.get("type") for r in one] == [None, "chat", "working_memory", "end"]
     finally:
         mem.close()
