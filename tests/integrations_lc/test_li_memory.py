@@ -64,10 +64,21 @@ def test_memory_archives_and_reloads_over_a_dozen_turns(backend: Backend) -> Non
         store = MemstoreAsyncDBChatStore(amem)
         ours = Memory.from_defaults(session_id=SESSION, chat_store=store,
                                     token_limit=TOKEN_LIMIT, token_flush_size=FLUSH)
+        reference_store = SQLAlchemyChatStore(
+            table_name="reference", async_database_uri="sqlite+aiosqlite:///:memory:")
         reference = Memory.from_defaults(
             session_id=SESSION, token_limit=TOKEN_LIMIT, token_flush_size=FLUSH,
-            chat_store=SQLAlchemyChatStore(table_name="reference",
-                                           async_database_uri="sqlite+aiosqlite:///:memory:"))
+            chat_store=reference_store)
+        try:
+            await check(amem, store, ours, reference)
+        finally:
+            # the reference's aiosqlite connections, closed on this loop (left to the
+            # garbage collector, their threads answer a closed loop later in the run)
+            if reference_store._async_engine is not None:
+                await reference_store._async_engine.dispose()
+
+    async def check(amem: memstore.AsyncMemory, store: MemstoreAsyncDBChatStore,
+                    ours: Memory, reference: Memory) -> None:
         await converse([ours, reference])
 
         archived, active = await state(ours)
