@@ -22,16 +22,20 @@ def failing_batch_leaves_nothing(mem: memstore.Memory) -> None:
     assert len(mem.get_messages("c")) == 1
 
 
+def _read(sql: str) -> Plan[list[Any]]:
+    (rows,) = yield Unit("read", (Stmt(sql, {}, "rows"),))
+    return list(rows)
+
+
 def query(mem: Any, sql: str) -> list[Any]:
     """The rows of one read statement run through ``mem``'s own runner and transaction
     rule, on any SQL backend, for a ``Memory`` or an ``AsyncMemory`` behind
     tests/async_bridge.py. Test SQL only: ``sql`` takes no parameters."""
-    unit = Unit("read", (Stmt(sql, {}, "rows"),))
-
-    def plan() -> Plan[list[Any]]:
-        (rows,) = yield unit
-        return list(rows)
-
     if isinstance(mem, memstore.Memory):
-        return mem._run(plan())
-    return mem.call(mem.amem._run(plan()))  # a BlockingAsyncMemory
+        return mem._run(_read(sql))
+    return mem.call(aquery(mem.amem, sql))  # a BlockingAsyncMemory
+
+
+async def aquery(amem: memstore.AsyncMemory, sql: str) -> list[Any]:
+    """:func:`query` awaited on an ``AsyncMemory``."""
+    return await amem._run(_read(sql))

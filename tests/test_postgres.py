@@ -31,7 +31,6 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import memstore
-from memstore import plan
 from tests import checks
 from tests.backend_postgres import SCHEMA, server_url, with_options
 
@@ -387,12 +386,7 @@ def test_session_variables_from_the_url_options_sync_and_async(ready: Scratch) -
 
     async def async_side() -> list[Any]:
         async with await memstore.connect_async(url) as amem:
-            unit = plan.Unit("read", (plan.Stmt(read, {}, "rows"),))
-
-            def reading() -> plan.Plan[list[Any]]:
-                (rows,) = yield unit
-                return list(rows)
-            return await amem._run(reading())
+            return await checks.aquery(amem, read)
     assert asyncio.run(async_side()) == expected
     with pytest.raises(memstore.BackendError, match="statement_timeoutt"):
         memstore.connect(ready.url("-c statement_timeoutt=5"))
