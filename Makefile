@@ -5,7 +5,7 @@ SERVICES_DIR ?= /tmp/memstore-services
 PYTEST_ARGS ?=
 
 .PHONY: install test check lint types services services-stop services-cluster \
-	services-cluster-stop bench bench-peers bench-copy clean
+	services-cluster-stop bench bench-peers bench-copy bench-overhead clean
 
 install:
 	python3 -m venv .venv
@@ -73,6 +73,11 @@ bench: | .venv/bin/python
 
 # `memstore copy` SQLite -> PostgreSQL at 100k and 1M messages: messages/s and the copying
 # process's peak memory. Needs $$MEMSTORE_TEST_POSTGRES_URL (`make services`, then source its env).
+# memstore's own Python per call on SQLite in memory (no I/O), against the budget of
+# issue 20, with the functions that take it (--profile).
+bench-overhead: | .venv/bin/python
+	.venv/bin/python -m bench.overhead --profile
+
 bench-copy: | .venv/bin/python
 	.venv/bin/python -m bench.copy --sizes 100000,1000000
 

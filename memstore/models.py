@@ -107,3 +107,20 @@ def chat_from_row(
     _c_updated(c, updated_at)
     _c_count(c, message_count)
     return c
+
+
+_w_scope, _w_chat, _w_user, _w_content, _w_updated = _slot_setters(
+    WorkingMemory, "scope chat_id user_id content updated_at")
+
+
+def working_memory_from_row(
+    scope: str, chat_id: str | None, user_id: str | None, content: str, updated_at: datetime,
+) -> WorkingMemory:
+    """``WorkingMemory(...)`` for a row read back, built as :func:`message_from_row` builds."""
+    w = _new(WorkingMemory)
+    _w_scope(w, scope)
+    _w_chat(w, chat_id)
+    _w_user(w, user_id)
+    _w_content(w, content)
+    _w_updated(w, updated_at)
+    return w

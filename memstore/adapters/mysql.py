@@ -86,6 +86,7 @@ from .dbapi import DbapiRunner
 from .sqlbase import Inserts, SqlDialect
 from .sqlite import EXPECTED_COLUMNS
 from .threaded import ThreadedRunner
+from .utc import to_aware, to_naive
 
 DIALECT = "mysql"
 log = logging.getLogger("memstore")
@@ -293,14 +294,11 @@ class MysqlDialect(SqlDialect):
 
     def encode_time(self, value: datetime) -> datetime:
         # Naive UTC: the session time zone is '+00:00', so the column gets this instant.
-        # memstore hands dialects UTC already (validate.instant); converting costs per row.
-        return (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
+        return to_naive(value)
 
     def decode_time(self, value: Any) -> datetime:
         if type(value) is datetime:
-            # memstore's instants are milliseconds; a finer column is read as the TS
-            # package reads it, truncated.
-            return value.replace(microsecond=value.microsecond // 1000 * 1000, tzinfo=UTC)
+            return to_aware(value)
         raise BackendError(f"expected a timestamp in a time column, found "
                            f"{type(value).__name__} {value!r}", dialect=DIALECT)
 

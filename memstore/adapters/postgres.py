@@ -61,6 +61,7 @@ from ..models import NewMessage
 from ..plan import Bracket, Kind, Plan, Stmt, Unit, bracket, done
 from .dbapi import DbapiRunner, own_transaction, savepoint_name, tx_statement
 from .sqlbase import Inserts, Row, SqlDialect
+from .utc import to_aware, to_naive
 
 CONNECT_TIMEOUT = 10  # seconds; a URL's own connect_timeout wins
 DIALECT = "postgres"
@@ -112,20 +113,17 @@ class PostgresDialect(SqlDialect):
     dialect = DIALECT
 
     def encode_time(self, value: datetime) -> datetime:
-        # memstore hands dialects UTC already (validate.instant); converting costs per row
-        return (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
+        return to_naive(value)
 
     def decode_time(self, value: Any) -> datetime:
         if not isinstance(value, datetime):
             raise BackendError(f"expected a timestamp in a time column, found "
                                f"{type(value).__name__} {value!r}", dialect=DIALECT)
-        # memstore's instants are milliseconds; a row written with microseconds (by hand,
-        # or by now()) is read as the TS package reads it: truncated. One replace() for
-        # the usual naive value (the TIMESTAMP columns): this runs once per row read.
-        if value.tzinfo is None:
-            return value.replace(microsecond=value.microsecond // 1000 * 1000, tzinfo=UTC)
-        utc = value.astimezone(UTC)
-        return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+        # The TIMESTAMP columns give naive UTC; a TIMESTAMPTZ (a table made by hand) an
+        # aware value, converted first.
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return to_aware(value)
 
     # -- operations that are one statement here ------------------------------------------
 

@@ -15,7 +15,15 @@ from typing import Any
 
 from .. import sqlfiles
 from ..errors import NotFoundError
-from ..models import Chat, Message, NewMessage, WorkingMemory, chat_from_row, message_from_row
+from ..models import (
+    Chat,
+    Message,
+    NewMessage,
+    WorkingMemory,
+    chat_from_row,
+    message_from_row,
+    working_memory_from_row,
+)
 from ..plan import Kind, Plan, Stmt, Unit, Want, done
 from .base import ChatImport, Dialect
 
@@ -108,7 +116,8 @@ class SqlDialect(Dialect):
         if not rows:
             return None
         scope, chat_id, user_id, content, updated_at = rows[0]
-        return WorkingMemory(scope, chat_id, user_id, content, self.decode_time(updated_at))
+        return working_memory_from_row(scope, chat_id, user_id, content,
+                                       self.decode_time(updated_at))
 
     # -- messages ------------------------------------------------------------------
 
@@ -275,7 +284,8 @@ class SqlDialect(Dialect):
                               limit: int) -> Plan[list[tuple[str, WorkingMemory]]]:
         (rows,) = yield self.read("user_working_memory_page", {"after": after, "limit": limit})
         decode = self.decode_time
-        return [(wm_id, WorkingMemory(scope, chat_id, user_id, content, decode(updated_at)))
+        return [(wm_id, working_memory_from_row(scope, chat_id, user_id, content,
+                                                decode(updated_at)))
                 for wm_id, scope, chat_id, user_id, content, updated_at in rows]
 
     # -- chats ---------------------------------------------------------------------

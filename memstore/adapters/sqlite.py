@@ -18,8 +18,8 @@ from typing import Any
 
 from .. import sqlfiles
 from ..errors import BackendError, MemstoreError, SchemaError
-from ..plan import Plan, Stmt, Unit
-from .dbapi import DbapiRunner
+from ..plan import OWN, Plan, Stmt, Unit
+from .dbapi import DbapiRunner, own_transaction
 from .sqlbase import SqlDialect
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -148,21 +148,48 @@ class SqliteRunner(DbapiRunner):
         return conn.in_transaction, conn.isolation_level is None
 
     def execute(self, unit: Unit) -> list[Any]:
-        # A read without the context managers and cursor object: every read is this call,
-        # and on an embedded database the Python around it is most of its cost.
-        if unit.kind == "read" and len(unit.stmts) == 1 and unit.stmts[0].want == "rows":
-            stmt = unit.stmts[0]
-            with self._lock:
+        # The transaction rule (plan.bracket) inlined for the connection memstore opens
+        # (autocommit mode, no transaction open): a read or a single write runs on its
+        # own, a write unit in BEGIN IMMEDIATE ... COMMIT. No context managers or cursor
+        # objects: on an embedded database the Python around a call is most of its cost.
+        # Every other state (the caller's transaction, sqlite3's legacy mode) takes the
+        # general loop of DbapiRunner.
+        conn = self.conn
+        with self._lock:
+            if conn.isolation_level is not None or conn.in_transaction:
+                return super().execute(unit)
+            try:
+                if unit.kind != "write":
+                    return [_statement(conn, s) for s in unit.stmts]
+                conn.execute(self.tx["begin"])
                 try:
-                    return [self.conn.execute(stmt.sql, stmt.params).fetchall()]
-                except self.errors as exc:
-                    raise self.map_error(exc) from exc
-        return super().execute(unit)
+                    results = [_statement(conn, s) for s in unit.stmts]
+                    conn.execute(self.tx["commit"])
+                except BaseException:
+                    self._undo(conn, conn, OWN, "")
+                    raise
+                return results
+            except self.errors as exc:
+                raise own_transaction(self.map_error(exc), OWN) from exc
 
     def close(self) -> None:
         if self.owned:
             with self._lock:
                 self.conn.close()
+
+
+def _statement(conn: sqlite3.Connection, stmt: Stmt) -> Any:
+    """One statement on a sqlite3 connection; what it ``want``s (DbapiRunner.statement
+    without a cursor of memstore's own: ``Connection.execute`` makes one in C)."""
+    cur = conn.execute(stmt.sql, stmt.params)
+    want = stmt.want
+    if want == "rows":
+        return cur.fetchall()
+    if want == "rowcount":
+        return cur.rowcount
+    if want == "lastrowid":
+        return cur.lastrowid
+    return None
 
 
 def with_path(err: MemstoreError, exc: BaseException, path: str) -> MemstoreError:
