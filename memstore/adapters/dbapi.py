@@ -109,7 +109,7 @@ class DbapiRunner:
                         self._undo(conn, cur, shape, name)
                     raise
                 finally:
-                    _close_quietly(cur)
+                    close_quietly(cur)
         except self.errors as exc:
             raise own_transaction(self.map_error(exc), shape) from exc
 
@@ -141,6 +141,6 @@ def own_transaction(err: MemstoreError, shape: Bracket | None) -> MemstoreError:
     return err
 
 
-def _close_quietly(cur: Any) -> None:
+def close_quietly(cur: Any) -> None:
     with contextlib.suppress(Exception):  # a cursor of a connection that was lost
         cur.close()

@@ -80,9 +80,9 @@ from ..errors import (
     ValidationError,
 )
 from ..models import Message, NewMessage
-from ..plan import Plan, Stmt, Unit
+from ..plan import NO_BRACKET, Plan, Stmt, Unit
 from .base import Dialect
-from .dbapi import DbapiRunner
+from .dbapi import DbapiRunner, close_quietly, own_transaction
 from .sqlbase import Inserts, SqlDialect
 from .sqlite import EXPECTED_COLUMNS
 from .threaded import ThreadedRunner
@@ -700,7 +700,9 @@ class MysqlRunner(DbapiRunner):
 
     def execute(self, unit: Unit) -> list[Any]:
         ddl = self.dialect.ddl
-        if unit.kind != "write" or not any(s.sql in ddl for s in unit.stmts):
+        if unit.kind != "write":
+            return self._alone(unit)
+        if not any(s.sql in ddl for s in unit.stmts):
             return super().execute(unit)
         with self.transaction(unit.kind) as (conn, cur):
             if self._joined:
@@ -715,6 +717,29 @@ class MysqlRunner(DbapiRunner):
                         raise
                     results.append(None)  # already done (by a concurrent init)
             return results
+
+    def _alone(self, unit: Unit) -> list[Any]:
+        """A read or a single write: on memstore's own connection, open, in autocommit
+        mode and outside a transaction, the transaction rule gives no bracket
+        (plan.bracket), so it runs without the general loop's context managers (what
+        connection() does on an error is done here too). Anything else: the general loop."""
+        with self._lock:
+            conn = self.conn
+            if not (self.owned and conn.open and conn.get_autocommit()
+                    and not conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS):
+                return super().execute(unit)
+            try:
+                cur = conn.cursor(pymysql.cursors.Cursor)
+                try:
+                    return [self.statement(conn, cur, s) for s in unit.stmts]
+                finally:
+                    close_quietly(cur)
+            except BaseException as exc:
+                if _unusable(exc) and conn.open:
+                    conn.close()  # the next call opens a new one
+                if isinstance(exc, pymysql.err.MySQLError):
+                    raise own_transaction(map_error(exc), NO_BRACKET) from exc
+                raise
 
     def still_open(self, conn: Any) -> bool:
         return bool(conn.open)
