@@ -148,6 +148,36 @@ def test_millisecond_integer_times_in_sqlite_are_a_backend_error(tmp_path: Any) 
     mem.close()
 
 
+@pytest.mark.parametrize(("stored", "expected"), [
+    ("'2024-12-01T00:00:00Z'", "expected Unix seconds in a time column, found str"),
+    ("x'00ff'", "expected Unix seconds in a time column, found bytes"),
+    ("1e300", "out of range"),
+    ("-1e300", "out of range"),
+    ("NULL", "expected Unix seconds in a time column, found NoneType"),
+])
+def test_a_time_value_that_is_not_unix_seconds_is_a_backend_error(
+        tmp_path: Any, stored: str, expected: str) -> None:
+    """Reads decode times inline for speed (SqliteFormat.messages_from_rows); any other
+    value still gets the error that names it, whichever row of the page holds it."""
+    path = tmp_path / "bad.db"
+    mem = memstore.connect(f"sqlite:///{path}")
+    mem.init_schema()
+    mem.save_messages("c", [{"role": "user", "content": str(i)} for i in range(3)])
+    raw = sqlite3.connect(path)
+    # The schema's NOT NULL would refuse NULL: a copy of the table without it.
+    raw.executescript("""
+        CREATE TABLE t AS SELECT * FROM conversation_messages;
+        DROP TABLE conversation_messages;
+        ALTER TABLE t RENAME TO conversation_messages;""")
+    raw.execute(f"UPDATE conversation_messages SET timestamp = {stored} "  # noqa: S608
+                "WHERE id = (SELECT min(id) FROM conversation_messages)")
+    raw.commit()
+    raw.close()
+    with pytest.raises(memstore.BackendError, match=expected):
+        mem.get_messages("c")
+    mem.close()
+
+
 def test_non_iterable_messages_are_a_validation_error() -> None:
     mem = memstore.connect("memory://")
     with pytest.raises(memstore.ValidationError) as info:

@@ -461,17 +461,17 @@ class PostgresRunner(DbapiRunner):
         if unit.kind == "write" or type(source) is not _OwnConnection:
             return super().execute(unit)
         with source.lock:
-            conn = source.ready()
-            if not conn.autocommit or conn.info.transaction_status != IDLE:
-                return super().execute(unit)
             try:
-                cur = _Cursor(conn)
-                try:
-                    return [self.statement(conn, cur, s) for s in unit.stmts]
-                finally:
-                    close_quietly(cur)
+                conn = source.ready()  # a reconnect's failure is mapped too
+                if conn.autocommit and conn.info.transaction_status == IDLE:
+                    cur = _Cursor(conn)
+                    try:
+                        return [self.statement(conn, cur, s) for s in unit.stmts]
+                    finally:
+                        close_quietly(cur)
             except psycopg.Error as exc:
                 raise own_transaction(map_error(exc), NO_BRACKET) from exc
+            return super().execute(unit)
 
     def state(self, conn: Connection) -> tuple[bool, bool]:
         return _state(conn)
@@ -530,17 +530,31 @@ class _Turns:
                     self._strong[loop] = queue
             return queue
 
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
-        async with self._queue():
+    async def acquire(self) -> asyncio.Lock:
+        """Wait for the turn; hand what it returns to ``release``."""
+        queue = self._queue()
+        await queue.acquire()
+        try:
             delay = 0.0002
             while not self._lock.acquire(blocking=False):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.01)
-            try:
-                yield
-            finally:
-                self._lock.release()
+        except BaseException:
+            queue.release()
+            raise
+        return queue
+
+    def release(self, queue: asyncio.Lock) -> None:
+        self._lock.release()
+        queue.release()
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        queue = await self.acquire()
+        try:
+            yield
+        finally:
+            self.release(queue)
 
 
 class _AsyncOwnConnection:
@@ -553,7 +567,7 @@ class _AsyncOwnConnection:
     def __init__(self, conninfo: str, options: Mapping[str, Any]) -> None:
         self._conninfo = conninfo
         self._options = dict(options)
-        self._turns = _Turns()
+        self.turns = _Turns()
         self._fatal = _Fatal()
         self._closed = False
         self._conn: AsyncConnection | None = None
@@ -573,20 +587,24 @@ class _AsyncOwnConnection:
 
     @asynccontextmanager
     async def borrow(self) -> AsyncIterator[AsyncConnection]:
-        async with self._turns.hold():
-            if self._closed:
-                raise BackendError("this AsyncMemory was closed", dialect=DIALECT)
-            if self._conn is None or _lost_while_idle(self._conn) or self._fatal.seen:
-                # Replaced, as the blocking side does (see _OwnConnection.borrow).
-                if self._conn is not None:
-                    log.warning("memstore: the PostgreSQL connection was lost; reconnecting")
-                    await self._conn.close()
-                self._conn = None
-                self._conn = await self._connect()
-            yield self._conn
+        async with self.turns.hold():
+            yield await self.ready()
+
+    async def ready(self) -> AsyncConnection:
+        """The connection, reconnected if the server closed it (hold a turn)."""
+        if self._closed:
+            raise BackendError("this AsyncMemory was closed", dialect=DIALECT)
+        if self._conn is None or _lost_while_idle(self._conn) or self._fatal.seen:
+            # Replaced, as the blocking side does (see _OwnConnection.ready).
+            if self._conn is not None:
+                log.warning("memstore: the PostgreSQL connection was lost; reconnecting")
+                await self._conn.close()
+            self._conn = None
+            self._conn = await self._connect()
+        return self._conn
 
     async def aclose(self) -> None:
-        async with self._turns.hold():
+        async with self.turns.hold():
             self._closed = True
             if self._conn is not None:
                 await self._conn.close()
@@ -694,6 +712,27 @@ class AsyncPostgresRunner:
         self.source = source
 
     async def execute(self, unit: Unit) -> list[Any]:
+        # As the blocking runner's execute: a read or a single write on memstore's own
+        # connection runs without the general loop's async context managers (each costs
+        # more than a plain await). A cancellation is settled as in the general loop:
+        # psycopg cancels the statement and waits, and such a unit has no bracket to undo.
+        source = self.source
+        if unit.kind != "write" and type(source) is _AsyncOwnConnection:
+            turns = source.turns
+            queue = await turns.acquire()
+            try:
+                conn = await source.ready()  # a reconnect's failure is mapped too
+                if conn.autocommit and conn.info.transaction_status == IDLE:
+                    cur = conn.cursor(binary=True, row_factory=tuple_row)
+                    try:
+                        return [await self.statement(cur, s) for s in unit.stmts]
+                    finally:
+                        with contextlib.suppress(Exception):  # a cursor of a lost connection
+                            await cur.close()
+            except psycopg.Error as exc:
+                raise own_transaction(map_error(exc), NO_BRACKET) from exc
+            finally:
+                turns.release(queue)
         async with self.transaction(unit.kind) as (_, cur):
             return [await self.statement(cur, s) for s in unit.stmts]
 

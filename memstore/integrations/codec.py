@@ -21,11 +21,9 @@ integration turns its objects into JSON with the framework's own serializer firs
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..errors import ValidationError
 from ..models import Role
@@ -34,8 +32,11 @@ FORMAT_VERSION = 1
 KEY = "memstore"  # the metadata key that marks a row an integration wrote
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
+    """What a row holds. A named tuple: one is built for every row an integration reads,
+    and a frozen dataclass's ``__init__`` cost as much as the rest of decode but
+    ``json.loads``."""
+
     kind: Literal["item", "ui", "text"]
     role: str
     plain: str | None = None  # kind "text": the content itself
@@ -43,11 +44,10 @@ class Decoded:
     item: Any = None  # kind "item": the framework's object, as it was given to encode()
     ui: dict[str, Any] | None = None  # kinds "item" and "ui": the UIMessage
 
-    @functools.cached_property
+    @property
     def text(self) -> str:
         """The visible text (text parts joined by "\n"; "" when there is none). Joined
-        only when asked: a row an integration wrote is read back from its item, and this
-        was a quarter of decode's time."""
+        only when asked: a row an integration wrote is read back from its item."""
         if self.ui is None:
             return self.plain or ""
         return "\n".join(p["text"] for p in self.ui.get("parts") or []

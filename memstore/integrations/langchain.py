@@ -134,13 +134,14 @@ def row_to_message(role: str, content: str) -> BaseMessage | None:
     decoded = codec.decode(role, content)
     if decoded.kind == "item" and decoded.framework == FRAMEWORK:
         return messages_from_dict([decoded.item])[0]
-    if decoded.kind != "text" and not decoded.text:
+    text = decoded.text  # joined on each access: once
+    if decoded.kind != "text" and not text:
         return None
     if decoded.role == "user":
-        return HumanMessage(content=decoded.text)
+        return HumanMessage(content=text)
     if decoded.role == "system":
-        return SystemMessage(content=decoded.text)
-    return AIMessage(content=decoded.text)
+        return SystemMessage(content=text)
+    return AIMessage(content=text)
 
 
 def rows_to_messages(rows: Sequence[Message]) -> list[BaseMessage]:
