@@ -169,7 +169,7 @@ def test_a_time_value_that_is_not_unix_seconds_is_a_backend_error(
         CREATE TABLE t AS SELECT * FROM conversation_messages;
         DROP TABLE conversation_messages;
         ALTER TABLE t RENAME TO conversation_messages;""")
-    raw.execute(f"UPDATE conversation_messages SET timestamp = {stored} "  # noqa: S608
+    raw.execute(f"UPDATE conversation_messages SET timestamp = {stored} "
                 "WHERE id = (SELECT min(id) FROM conversation_messages)")
     raw.commit()
     raw.close()
