@@ -434,9 +434,10 @@ class MysqlDialect(SqlDialect):
         self.check_packet([m.content for m in messages], where, server, fixed)
         encode = self.encode_time
         rows = []
-        for m in messages:
+        stamps = [encode(m.timestamp) for m in messages]
+        for m, stamp in zip(messages, stamps, strict=True):
             values = {"chat_id": chat_id, "user_id": user_id, "role": m.role,
-                      "content": m.content, "timestamp": encode(m.timestamp)}
+                      "content": m.content, "timestamp": stamp}
             rows.append([values[name] for name in self._insert_names])
         stmts: list[Stmt] = []
         sizes: list[int] = []  # how many rows each INSERT writes
@@ -458,7 +459,7 @@ class MysqlDialect(SqlDialect):
                                   "rows" if returning else "lastrowid"))
                 sizes.append(len(chunk))
         stmts.append(self.stmt("touch_chat_for_messages",
-                               self.touch_params(chat_id, user_id, messages)))
+                               self.touch_params(chat_id, user_id, stamps)))
 
         def ids_of(results: list[Any]) -> list[int]:
             ids: list[int] = []

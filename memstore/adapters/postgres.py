@@ -148,10 +148,11 @@ class PostgresDialect(SqlDialect):
             one = {"chat_id": chat_id, "user_id": user_id, "role": m.role,
                    "content": m.content, "timestamp": self.encode_time(m.timestamp)}
             return done(([Stmt(self.sql["save_message"], one, "rows")], _single_id))
-        params = self.touch_params(chat_id, user_id, messages)
+        stamps = [self.encode_time(m.timestamp) for m in messages]
+        params = self.touch_params(chat_id, user_id, stamps)
         params["roles"] = [m.role for m in messages]
         params["contents"] = [m.content for m in messages]
-        params["timestamps"] = [self.encode_time(m.timestamp) for m in messages]
+        params["timestamps"] = stamps
 
         def ids_of(results: list[Any]) -> list[int]:
             ids = [int(r[0]) for r in results[0]]

@@ -128,11 +128,12 @@ class SqlDialect(Dialect):
         the ids from their results: one INSERT per message, then touch_chat_for_messages.
         A sub-plan, so a dialect that must first read a server setting can."""
         insert, encode = self.sql["insert_message"], self.encode_time
+        stamps = [encode(m.timestamp) for m in messages]
         stmts = [Stmt(insert, {"chat_id": chat_id, "user_id": user_id, "role": m.role,
-                               "content": m.content, "timestamp": encode(m.timestamp)},
-                      "lastrowid") for m in messages]
-        stmts.append(self.stmt("touch_chat_for_messages",
-                               self.touch_params(chat_id, user_id, messages)))
+                               "content": m.content, "timestamp": stamp}, "lastrowid")
+                 for m, stamp in zip(messages, stamps, strict=True)]
+        stmts.append(Stmt(self.sql["touch_chat_for_messages"],
+                          self.touch_params(chat_id, user_id, stamps)))
         return done((stmts, lambda results: [int(i) for i in results[:-1]]))
 
     def save_messages(
@@ -155,14 +156,13 @@ class SqlDialect(Dialect):
             self.stmt("clear_chat_status", {"chat_id": chat_id}), *stmts))
         return ids_of(results[3:])
 
-    def touch_params(
-        self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
-    ) -> dict[str, Any]:
-        stamps = [m.timestamp for m in messages]
-        return {"chat_id": chat_id, "user_id": user_id,
-                "created_at": self.encode_time(min(stamps)),
-                "updated_at": self.encode_time(max(stamps)),
-                "message_count": len(messages)}
+    def touch_params(self, chat_id: str, user_id: str | None,
+                     stamps: Sequence[Any]) -> dict[str, Any]:
+        """touch_chat_for_messages' parameters for a batch whose timestamps, encoded, are
+        ``stamps`` (every dialect's encoding keeps the order of instants, so the oldest
+        and newest are found among the encoded values: encoded once, not again)."""
+        return {"chat_id": chat_id, "user_id": user_id, "created_at": min(stamps),
+                "updated_at": max(stamps), "message_count": len(stamps)}
 
     def last_messages(self, chat_id: str, user_id: str | None, limit: int | None,
                       before_id: int | None = None) -> Plan[list[Message]]:
