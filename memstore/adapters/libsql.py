@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from ..plan import Stmt, Unit
+from ..plan import Stmt
 from .sqlbase import SqlDialect
 from .sqlite import SqliteFormat, SqliteRunner, map_error
 from .threaded import ThreadedRunner
@@ -98,15 +98,23 @@ class LibsqlRunner(SqliteRunner):
             return cur.lastrowid
         return None
 
-    def execute(self, unit: Unit) -> list[Any]:
-        if unit.kind == "read" and len(unit.stmts) == 1 and unit.stmts[0].want == "rows":
-            sql, args = self.bind(unit.stmts[0])
-            with self._lock:
-                try:
-                    return [self.conn.execute(sql, args).fetchall()]
-                except self.errors as exc:
-                    raise self.map_error(exc) from exc
-        return super(SqliteRunner, self).execute(unit)
+    def direct(self, conn: Any) -> bool | None:
+        # No transaction open: the SQLite runner's direct path, every write in BEGIN
+        # IMMEDIATE ... COMMIT (see state()). In a transaction (the caller's, or the one the
+        # driver opened at a DML statement the caller ran): the general loop, a savepoint.
+        return None if conn.in_transaction else False
+
+    def run(self, conn: Any, stmt: Stmt) -> Any:
+        # Connection.execute gives a fresh cursor, so its rowcount is this statement's.
+        cur = conn.execute(*self.bind(stmt))
+        want = stmt.want
+        if want == "rows":
+            return cur.fetchall()
+        if want == "rowcount":
+            return cur.rowcount
+        if want == "lastrowid":
+            return cur.lastrowid
+        return None
 
 
 def _check(conn: Any) -> None:

@@ -166,22 +166,31 @@ class SqliteRunner(DbapiRunner):
         return conn.in_transaction, conn.isolation_level is None
 
     def execute(self, unit: Unit) -> list[Any]:
-        # The transaction rule (plan.bracket) inlined for the connection memstore opens
-        # (autocommit mode, no transaction open): a read or a single write runs on its
-        # own, a write unit in BEGIN IMMEDIATE ... COMMIT. No context managers or cursor
-        # objects: on an embedded database the Python around a call is most of its cost.
-        # Every other state (the caller's transaction, sqlite3's legacy mode) takes the
-        # general loop of DbapiRunner.
-        conn = self.conn
+        # The transaction rule (plan.bracket) inlined for a connection with no transaction
+        # open and nobody else's transaction rules (sqlite3 in autocommit mode, memstore's
+        # own; libsql, see direct): a read, or a single write where the driver
+        # commits it by itself, runs on its own; any other write in BEGIN IMMEDIATE ...
+        # COMMIT. No context managers or cursor objects of memstore's: on an embedded
+        # database the Python around a call is most of its cost. Every other state (the
+        # caller's transaction, sqlite3's legacy mode) takes DbapiRunner's general loop.
+        conn, run = self.conn, self.run
         with self._lock:
-            if conn.isolation_level is not None or conn.in_transaction:
+            if unit.kind == "read":  # in any state: a read needs no bracket of its own
+                try:
+                    return [run(conn, s) for s in unit.stmts]
+                except self.errors as exc:
+                    # a conflict outside any transaction may run again (plan.run)
+                    raise own_transaction(self.map_error(exc),
+                                          None if conn.in_transaction else OWN) from exc
+            single_commits = self.direct(conn)
+            if single_commits is None:
                 return super().execute(unit)
             try:
-                if unit.kind != "write":
-                    return [_statement(conn, s) for s in unit.stmts]
+                if unit.kind == "write_one" and single_commits:
+                    return [run(conn, s) for s in unit.stmts]
                 conn.execute(self.tx["begin"])
                 try:
-                    results = [_statement(conn, s) for s in unit.stmts]
+                    results = [run(conn, s) for s in unit.stmts]
                     conn.execute(self.tx["commit"])
                 except BaseException:
                     self._undo(conn, conn, OWN, "")
@@ -190,24 +199,31 @@ class SqliteRunner(DbapiRunner):
             except self.errors as exc:
                 raise own_transaction(self.map_error(exc), OWN) from exc
 
+    def direct(self, conn: Any) -> bool | None:
+        """Whether ``execute`` may run a unit directly (None: it may not), and whether a
+        single writing statement then commits by itself. sqlite3: in autocommit mode
+        (isolation_level None) with no transaction open."""
+        if conn.isolation_level is not None or conn.in_transaction:
+            return None
+        return True
+
+    def run(self, conn: Any, stmt: Stmt) -> Any:
+        """One statement on the connection; what it ``want``s (DbapiRunner.statement
+        without a cursor of memstore's own: ``Connection.execute`` makes one in C)."""
+        cur = conn.execute(stmt.sql, stmt.params)
+        want = stmt.want
+        if want == "rows":
+            return cur.fetchall()
+        if want == "rowcount":
+            return cur.rowcount
+        if want == "lastrowid":
+            return cur.lastrowid
+        return None
+
     def close(self) -> None:
         if self.owned:
             with self._lock:
                 self.conn.close()
-
-
-def _statement(conn: sqlite3.Connection, stmt: Stmt) -> Any:
-    """One statement on a sqlite3 connection; what it ``want``s (DbapiRunner.statement
-    without a cursor of memstore's own: ``Connection.execute`` makes one in C)."""
-    cur = conn.execute(stmt.sql, stmt.params)
-    want = stmt.want
-    if want == "rows":
-        return cur.fetchall()
-    if want == "rowcount":
-        return cur.rowcount
-    if want == "lastrowid":
-        return cur.lastrowid
-    return None
 
 
 def with_path(err: MemstoreError, exc: BaseException, path: str) -> MemstoreError:
