@@ -1072,3 +1072,40 @@ def test_100_tasks_x_100_saves_over_an_async_pool(ready: Scratch) -> None:
         assert len(seen) == tasks and all(v == list(range(each)) for v in seen.values())
 
     asyncio.run(main())
+
+
+# -- reading times written by others --------------------------------------------------------
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_times_with_microseconds_or_a_zone_are_read_truncated_to_milliseconds(
+        ready: Scratch, api: str) -> None:
+    """memstore and the TS package write milliseconds; a row written by hand or by now()
+    has microseconds, and a TIMESTAMPTZ column made by hand gives aware values. Reads
+    take an inline path for plain millisecond values (adapters/utc.py); a page with any
+    other value is decoded the general way: truncated, as the TS package reads it, in UTC."""
+    ready.rows("""INSERT INTO conversation_messages (chat_id, role, content, timestamp)
+                  VALUES ('c', 'user', 'hand', '2024-05-01 12:00:00.857999'),
+                         ('c', 'user', 'plain', '2024-05-01 12:00:01.5')""")
+    expected = [("hand", T_MS), ("plain", datetime(2024, 5, 1, 12, 0, 1, 500000,
+                                                    tzinfo=timezone.utc))]
+
+    def read(url: str) -> list[tuple[str, datetime]]:
+        if api == "sync":
+            with memstore.connect(url) as mem:
+                got = mem.get_messages("c")
+        else:
+            async def aread() -> list[memstore.Message]:
+                amem = await memstore.connect_async(url)
+                try:
+                    return await amem.get_messages("c")
+                finally:
+                    await amem.aclose()
+            got = asyncio.run(aread())
+        assert all(m.timestamp.tzinfo is timezone.utc for m in got)
+        return [(m.content, m.timestamp) for m in got]
+
+    assert read(ready.url()) == expected
+    ready.rows("""ALTER TABLE conversation_messages
+                  ALTER COLUMN timestamp TYPE timestamptz USING timestamp AT TIME ZONE 'UTC'""")
+    assert read(ready.url("-c TimeZone=Asia/Kolkata")) == expected

@@ -267,6 +267,7 @@ class MysqlDialect(SqlDialect):
     interleave between these reads; each read is idempotent, so the last one stands."""
 
     dialect = DIALECT
+    naive_utc_times = True
 
     def __init__(self, tables: Mapping[str, str], *, returning: bool) -> None:
         super().__init__(tables)

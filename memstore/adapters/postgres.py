@@ -117,6 +117,7 @@ def _single_id(results: list[Any]) -> list[int]:
 
 class PostgresDialect(SqlDialect):
     dialect = DIALECT
+    naive_utc_times = True
 
     def encode_time(self, value: datetime) -> datetime:
         return to_naive(value)

@@ -25,6 +25,7 @@ from ..models import (
     working_memory_from_row,
 )
 from ..plan import Kind, Plan, Stmt, Unit, Want, done
+from . import utc
 from .base import ChatImport, Dialect
 
 Row = Sequence[Any]
@@ -41,6 +42,9 @@ SEARCH_PAGE = 200
 class SqlDialect(Dialect):
     # The sql/<folder> of the statements when it is not ``dialect`` (libSQL speaks SQLite).
     sql_dialect: str = ""
+    # The driver returns times as naive UTC datetimes (PostgreSQL TIMESTAMP, MySQL
+    # TIMESTAMP(3)): rows of messages take utc.messages_oldest_first's inline path.
+    naive_utc_times: bool = False
 
     def __init__(self, tables: Mapping[str, str]) -> None:
         self.tables = dict(tables)
@@ -78,6 +82,8 @@ class SqlDialect(Dialect):
     def messages_from_rows(self, rows: Sequence[Row]) -> list[Message]:
         """Rows (id, chat_id, user_id, role, content, timestamp), newest first, as Messages
         oldest first. The hot path of every read: kept to one comprehension."""
+        if self.naive_utc_times and (plain := utc.messages_oldest_first(rows)) is not None:
+            return plain
         decode, build = self.decode_time, message_from_row
         return [build(i, c, u, r, t, decode(ts)) for i, c, u, r, t, ts in reversed(rows)]
 
