@@ -31,6 +31,17 @@ def savepoint_name() -> str:
     return f"{SAVEPOINT_TOKEN}_{next(_savepoint_numbers)}"
 
 
+def wanted(cur: Any, want: str) -> Any:
+    """What a statement that ran on ``cur`` hands back to the plan, by its ``want``."""
+    if want == "rows":
+        return cur.fetchall()
+    if want == "rowcount":
+        return cur.rowcount
+    if want == "lastrowid":
+        return cur.lastrowid
+    return None
+
+
 def tx_statement(tx: dict[str, str], name: str, savepoint: str) -> str:
     return tx[name].replace(SAVEPOINT_TOKEN, savepoint) if savepoint else tx[name]
 
@@ -66,14 +77,7 @@ class DbapiRunner:
     def statement(self, conn: Any, cur: Any, stmt: Stmt) -> Any:
         """Run one statement; what it ``want``s."""
         cur.execute(stmt.sql, stmt.params)
-        want = stmt.want
-        if want == "rows":
-            return cur.fetchall()
-        if want == "rowcount":
-            return cur.rowcount
-        if want == "lastrowid":
-            return cur.lastrowid
-        return None
+        return wanted(cur, stmt.want)
 
     def close(self) -> None:
         """Close what memstore opened (nothing, for a connection the caller passed)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..plan import Stmt
+from .dbapi import wanted
 from .sqlbase import SqlDialect
 from .sqlite import SqliteFormat, SqliteRunner, map_error
 from .threaded import ThreadedRunner
@@ -106,15 +107,7 @@ class LibsqlRunner(SqliteRunner):
 
     def run(self, conn: Any, stmt: Stmt) -> Any:
         # Connection.execute gives a fresh cursor, so its rowcount is this statement's.
-        cur = conn.execute(*self.bind(stmt))
-        want = stmt.want
-        if want == "rows":
-            return cur.fetchall()
-        if want == "rowcount":
-            return cur.rowcount
-        if want == "lastrowid":
-            return cur.lastrowid
-        return None
+        return wanted(conn.execute(*self.bind(stmt)), stmt.want)
 
 
 def _check(conn: Any) -> None:

@@ -65,6 +65,7 @@ from .dbapi import (
     own_transaction,
     savepoint_name,
     tx_statement,
+    wanted,
 )
 from .sqlbase import Inserts, Row, SqlDialect
 from .utc import to_aware, to_naive
@@ -483,16 +484,11 @@ class PostgresRunner(DbapiRunner):
         return _Cursor(conn)
 
     def statement(self, conn: Any, cur: Any, stmt: Stmt) -> Any:
-        cur.execute(stmt.sql, _params(stmt))
-        want = stmt.want
-        if want == "rows":
-            return cur.fetchall()
-        if want == "rowcount":
-            return cur.rowcount
-        if want == "lastrowid":
+        if stmt.want == "lastrowid":
             raise BackendError("PostgreSQL has no last row id; use RETURNING",
                                dialect=DIALECT)
-        return None
+        cur.execute(stmt.sql, _params(stmt))
+        return wanted(cur, stmt.want)
 
     def still_open(self, conn: Connection) -> bool:
         return not conn.closed

@@ -20,7 +20,7 @@ from .. import sqlfiles
 from ..errors import BackendError, MemstoreError, SchemaError
 from ..models import Message, message_from_row
 from ..plan import OWN, Plan, Stmt, Unit
-from .dbapi import DbapiRunner, own_transaction
+from .dbapi import DbapiRunner, own_transaction, wanted
 from .sqlbase import Row, SqlDialect
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -210,15 +210,7 @@ class SqliteRunner(DbapiRunner):
     def run(self, conn: Any, stmt: Stmt) -> Any:
         """One statement on the connection; what it ``want``s (DbapiRunner.statement
         without a cursor of memstore's own: ``Connection.execute`` makes one in C)."""
-        cur = conn.execute(stmt.sql, stmt.params)
-        want = stmt.want
-        if want == "rows":
-            return cur.fetchall()
-        if want == "rowcount":
-            return cur.rowcount
-        if want == "lastrowid":
-            return cur.lastrowid
-        return None
+        return wanted(conn.execute(stmt.sql, stmt.params), stmt.want)
 
     def close(self) -> None:
         if self.owned:
