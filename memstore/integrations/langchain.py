@@ -131,15 +131,15 @@ def row_to_message(role: str, content: str) -> BaseMessage | None:
     """The message a row holds: the exact message for a row this integration wrote; a
     Human/AI/SystemMessage with the visible text for a TS UIMessage, another framework's
     row or plain text; None for such a row with no visible text (skipped)."""
-    decoded = codec.decode(role, content)
-    if decoded.kind == "item" and decoded.framework == FRAMEWORK:
-        return messages_from_dict([decoded.item])[0]
-    text = decoded.text  # joined on each access: once
-    if decoded.kind != "text" and not text:
+    item, other = codec.decode_for(FRAMEWORK, role, content)
+    if other is None:
+        return messages_from_dict([item])[0]
+    text = other.text  # joined on each access: once
+    if other.kind != "text" and not text:
         return None
-    if decoded.role == "user":
+    if other.role == "user":
         return HumanMessage(content=text)
-    if decoded.role == "system":
+    if other.role == "system":
         return SystemMessage(content=text)
     return AIMessage(content=text)
 

@@ -98,10 +98,10 @@ def message_to_row(message: ChatMessage) -> MessageItem:
 def row_to_message(role: str, content: str) -> ChatMessage:
     """The message a row holds: the exact message for a row this integration wrote, else
     ``ChatMessage(role=..., content=<visible text>)``."""
-    decoded = codec.decode(role, content)
-    if decoded.kind == "item" and decoded.framework == FRAMEWORK:
-        return ChatMessage.model_validate(decoded.item)
-    return ChatMessage(role=MessageRole(decoded.role), content=decoded.text)
+    item, other = codec.decode_for(FRAMEWORK, role, content)
+    if other is None:
+        return ChatMessage.model_validate(item)
+    return ChatMessage(role=MessageRole(other.role), content=other.text)
 
 
 def _messages(rows: Sequence[Message]) -> list[ChatMessage]:

@@ -116,10 +116,10 @@ def decode_rows(rows: Sequence[Message]) -> list[ModelMessage]:
             foreign.clear()
 
     for row in rows:
-        decoded = codec.decode(row.role, row.content)
-        if decoded.kind == "item" and decoded.framework == FRAMEWORK:
+        item, decoded = codec.decode_for(FRAMEWORK, row.role, row.content)
+        if decoded is None:
             flush()
-            out.extend(ModelMessagesTypeAdapter.validate_python([decoded.item]))
+            out.extend(ModelMessagesTypeAdapter.validate_python([item]))
         elif decoded.kind in ("item", "ui"):
             assert decoded.ui is not None
             ui = decoded.ui
