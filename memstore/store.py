@@ -83,12 +83,10 @@ def _items(messages: Any, *, allow_empty: bool) -> list[Any]:
 
 
 def _item_field(field: str, index: int, inner: str) -> str:
-    """The field of an error in one item of a save: ``messages[3].role`` in a batch,
-    ``role`` for save_message, ``messages[3]`` / ``message`` for the item itself."""
-    outer = f"{field}[{index}]" if field else ""
-    if outer and inner:
-        return f"{outer}.{inner}"
-    return outer or inner or "message"
+    """The field of an error in one item of a batch: ``messages[3].role``, or
+    ``messages[3]`` for the item itself. (save_message names its arguments: _save_one.)"""
+    outer = f"{field}[{index}]"
+    return f"{outer}.{inner}" if inner else outer
 
 
 class Operations:
@@ -159,8 +157,8 @@ class Operations:
         self, chat_id: str, messages: Iterable[Mapping[str, Any]], user_id: str | None,
         field: str,
     ) -> Plan[list[Message]]:
-        """Validate every message (error fields ``role`` for one message, ``messages[3].role``
-        for a batch), then write them all in one transaction."""
+        """Validate every message (error fields such as ``messages[3].role``), then write
+        them all in one transaction."""
         chat_id = v.ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
         items = _items(messages, allow_empty=False)
