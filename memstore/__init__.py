@@ -13,6 +13,7 @@ from .errors import (
     ValidationError,
 )
 from .models import Chat, Content, Message, MessageItem, Role, Scope, WorkingMemory
+from .recall import Embedder, SearchHit
 from .store import AsyncMemory, Memory
 from .validate import MAX_CONTENT_BYTES, MAX_INSTANT, MIN_INSTANT, now
 
@@ -26,6 +27,7 @@ __all__ = [
     "ClosedError",
     "ConflictError",
     "Content",
+    "Embedder",
     "Memory",
     "MemstoreError",
     "Message",
@@ -36,6 +38,7 @@ __all__ = [
     "Role",
     "SchemaError",
     "Scope",
+    "SearchHit",
     "ValidationError",
     "WorkingMemory",
     "connect",

@@ -22,6 +22,7 @@ from .adapters.inmemory import InMemoryDialect, NoAsyncRunner, NoRunner
 from .adapters.sqlite import SYNCHRONOUS_MODES, SqliteDialect, SqliteRunner
 from .adapters.threaded import ThreadedRunner
 from .errors import MemstoreError, ValidationError
+from .recall import Embedder
 from .store import RETRIES, AsyncMemory, Clock, Memory
 
 DEFAULT_URL = "sqlite:///memstore.db"
@@ -79,7 +80,8 @@ CONNECTION_PACKAGES: dict[str, str] = {
 def connect(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-    retries: int = RETRIES,
+    retries: int = RETRIES, embedder: Embedder | None = None,
+    embedder_name: str | None = None,
 ) -> Memory:
     """Open memstore on a URL or an existing connection.
 
@@ -92,11 +94,16 @@ def connect(
     at most 16 MiB - 1, what a MySQL MEDIUMTEXT holds). ``retries``: how often a call in
     memstore's own transaction that lost a conflict with another transaction (deadlock,
     Galera certification, serialization failure) runs again (default 3; 0 never).
+    ``embedder`` turns texts into vectors for semantic and hybrid search (a callable from
+    a list of texts to a list of float vectors; in ``connect_async`` it may be async);
+    ``embedder_name`` names its model in the vectors table (default: its ``name`` or
+    ``model_name`` attribute, else its qualified name). See docs/recall.md.
     """
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
-        "retries": v.bounded_int("retries", retries, 0, 100)}
+        "retries": v.bounded_int("retries", retries, 0, 100),
+        "embedder": embedder, "embedder_name": embedder_name}
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)
@@ -119,7 +126,8 @@ def connect(
 async def connect_async(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-    retries: int = RETRIES,
+    retries: int = RETRIES, embedder: Embedder | None = None,
+    embedder_name: str | None = None,
 ) -> AsyncMemory:
     """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``.
 
@@ -132,7 +140,8 @@ async def connect_async(
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
-        "retries": v.bounded_int("retries", retries, 0, 100)}
+        "retries": v.bounded_int("retries", retries, 0, 100),
+        "embedder": embedder, "embedder_name": embedder_name}
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)

@@ -27,7 +27,16 @@ DEFAULT_TABLES: dict[str, str] = {
     # custom ``messages`` name and no ``status`` name given, its name is derived from the
     # messages table (``status_table_name``), so two table sets never share it.
     "status": "memstore_message_status",
+    # memstore's own, for recall (memstore.recall): each message's normalized visible
+    # text, its FTS5 index (SQLite's format only), and its vectors per embedding model.
+    # Derived from a custom ``messages`` name as ``status`` is.
+    "search": "memstore_search",
+    "search_fts": "memstore_search_fts",
+    "vectors": "memstore_vectors",
 }
+# The side tables named after the messages table when it has a custom name: key -> suffix.
+SIDE_TABLES: dict[str, str] = {"status": "status", "search": "search",
+                               "search_fts": "search_fts", "vectors": "vectors"}
 # Index names of the TS package's schema, per table key. With custom table names the
 # indexes get names derived from the table, so two table sets can share one database.
 DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
@@ -35,6 +44,10 @@ DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
     "messages": ("idx_messages_chat", "idx_messages_chat_order"),
     "chats": ("idx_chats_user",),
     "status": (),  # its primary key (chat_id, message_id) is all it needs
+    "search": ("idx_memstore_search_chat", "idx_memstore_search_user"),
+    # triggers, not indexes, but named per table set the same way
+    "search_fts": ("trg_memstore_search_fts_insert", "trg_memstore_search_fts_delete"),
+    "vectors": ("idx_memstore_vectors_chat", "idx_memstore_vectors_user"),
 }
 
 # The dialect folders under sql/. Only these names are joined into a path.
@@ -112,8 +125,10 @@ def resolve_tables(tables: Mapping[str, str] | None) -> dict[str, str]:
                 f"tables.{key}", f"{name!r} is a reserved word in SQL (on at least one of "
                 "SQLite, PostgreSQL, MySQL, MariaDB); choose another name")
         resolved[key] = name
-    if "status" not in (tables or {}) and resolved["messages"] != DEFAULT_TABLES["messages"]:
-        resolved["status"] = status_table_name(resolved["messages"])
+    if resolved["messages"] != DEFAULT_TABLES["messages"]:
+        for key, suffix in SIDE_TABLES.items():
+            if key not in (tables or {}):
+                resolved[key] = side_table_name(resolved["messages"], suffix)
     # Unquoted names are case-insensitive in SQLite and PostgreSQL: "Msgs" is "msgs".
     lowered = {name.lower() for name in resolved.values()}
     if len(lowered) != len(resolved):
@@ -146,15 +161,20 @@ def index_name(table: str, default_index: str) -> str:
 
 
 def status_table_name(messages: str) -> str:
-    """The status table of a custom-named messages table: ``<messages>_status``, or, when
-    that is longer than 63 characters, ``<start of messages>_<8 hex of sha256>_status``
+    """The status table of a custom-named messages table (see ``side_table_name``)."""
+    return side_table_name(messages, "status")
+
+
+def side_table_name(messages: str, suffix: str) -> str:
+    """A side table of a custom-named messages table: ``<messages>_<suffix>``, or, when
+    that is longer than 63 characters, ``<start of messages>_<8 hex of sha256>_<suffix>``
     (as ``index_name`` shortens)."""
-    name = f"{messages}_status"
+    name = f"{messages}_{suffix}"
     if len(name) <= MAX_IDENT:
         return name
     digest = hashlib.sha256(messages.lower().encode("ascii")).hexdigest()[:8]
-    keep = MAX_IDENT - len(f"__{digest}_status") + 1
-    return f"{messages[:keep]}_{digest}_status"
+    keep = MAX_IDENT - len(f"__{digest}_{suffix}") + 1
+    return f"{messages[:keep]}_{digest}_{suffix}"
 
 
 def index_names(tables: Mapping[str, str]) -> list[str]:

@@ -30,6 +30,22 @@ from .models import (
     message_from_row,
 )
 from .plan import Plan, Retry, arun, done, run
+from .recall import (
+    MAX_CONTEXT,
+    MAX_QUERY_CHARS,
+    MODES,
+    Embed,
+    Embedder,
+    Mode,
+    Search,
+    SearchHit,
+    embed_async,
+    index_plan,
+    model_name,
+    search_plan,
+    terms,
+)
+from .recall import Scope as SearchScope
 
 T = TypeVar("T")
 _MS = timedelta(milliseconds=1)
@@ -95,8 +111,14 @@ class Operations:
 
     def __init__(self, dialect: Dialect, *, clock: Clock | None = None,
                  max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
+                 embedder: Embedder | None = None, embedder_name: str | None = None,
                  ) -> None:
         self._dialect = dialect
+        if embedder is not None and not callable(embedder):
+            raise ValidationError("embedder", "must be a callable from a list of texts to "
+                                  f"a list of float vectors; got {type(embedder).__name__}")
+        self._embedder = embedder
+        self._model = None if embedder is None else model_name(embedder, embedder_name)
         # A unit in memstore's own transaction that lost a conflict runs again (plan.Retry)
         self._retry = Retry(attempts=v.bounded_int("retries", retries, 0, 100) + 1)
         self._clock = clock or v.now_utc
@@ -369,6 +391,40 @@ class Operations:
     def _delete_user(self, user_id: str) -> Plan[None]:
         return self._dialect.delete_user(v.ident("user_id", user_id))
 
+    # -- recall ------------------------------------------------------------------
+
+    def _search(
+        self, query: Any, user_id: Any, chat_id: Any, mode: Any, limit: Any, roles: Any,
+        before: Any, after: Any, context: Any,
+    ) -> Any:
+        """A search's plan (see memstore.recall), every argument checked first."""
+        query = v.text("query", query, max_chars=MAX_QUERY_CHARS)
+        words = terms(query)
+        if not words:
+            raise ValidationError("query", "has no letters or digits to search for")
+        chat_id = v.optional_ident("chat_id", chat_id)
+        user_id = v.optional_ident("user_id", user_id)
+        if chat_id is None and user_id is None:
+            raise ValidationError("user_id", "or chat_id is required: a search is always "
+                                  "scoped to a user's or a chat's messages")
+        if mode not in MODES:
+            raise ValidationError("mode", f"must be one of {', '.join(MODES)}; got {mode!r}")
+        if mode != "keyword" and self._embedder is None:
+            raise ValidationError("embedder", f"is required for mode={mode!r}: connect with "
+                                  "memstore.connect(url, embedder=...)")
+        wanted = None
+        if roles is not None:
+            if isinstance(roles, str) or not isinstance(roles, Iterable):
+                raise ValidationError("roles", "must be a list of roles")
+            wanted = frozenset(v.role("roles", r) for r in roles)
+        search = Search(
+            query, tuple(words), SearchScope(chat_id, user_id), mode,
+            v.limit("limit", limit), wanted,
+            None if before is None else v.instant("before", before),
+            None if after is None else v.instant("after", after),
+            v.bounded_int("context", context, 0, MAX_CONTEXT), self._model)
+        return search_plan(self._dialect, search)
+
     def __repr__(self) -> str:
         return f"<memstore.{type(self).__name__} dialect={self.dialect}>"
 
@@ -379,9 +435,10 @@ class Memory(Operations):
 
     def __init__(self, dialect: Dialect, runner: Runner, *, clock: Clock | None = None,
                  max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
+                 embedder: Embedder | None = None, embedder_name: str | None = None,
                  ) -> None:
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
-                         retries=retries)
+                         retries=retries, embedder=embedder, embedder_name=embedder_name)
         self._runner = runner
 
     @property
@@ -392,6 +449,44 @@ class Memory(Operations):
     def _run(self, plan: Plan[T]) -> T:
         self._check_open()
         return run(plan, self._runner.execute, self._retry)
+
+    def _run_recall(self, plan: Any) -> Any:
+        """A recall plan: its units as ``_run`` runs them, its Embed steps by the embedder."""
+        self._check_open()
+        embedder, execute = self._embedder, self._runner.execute
+
+        def step(item: Any) -> Any:
+            if type(item) is Embed:
+                assert embedder is not None  # a plan asks only when there is one
+                return embedder(item.texts)
+            return execute(item)
+        return run(plan, step, self._retry)
+
+    # -- recall ------------------------------------------------------------------
+
+    def search_messages(
+        self, query: str, *, user_id: str | None = None, chat_id: str | None = None,
+        mode: Mode = "keyword", limit: int = 10, roles: Iterable[Role] | None = None,
+        before: datetime | None = None, after: datetime | None = None, context: int = 0,
+    ) -> list[SearchHit]:
+        """Search the past messages of a user (``user_id``: messages saved with that
+        user id), of a chat (``chat_id``), or of both (that user's messages in that chat);
+        one of them is required. ``mode``: "keyword" (every word of the query occurs in
+        the message's visible text, ignoring case and Unicode form: the same on every
+        backend), "semantic" (cosine similarity with the connection's ``embedder``) or
+        "hybrid" (both rankings fused). ``roles``, ``before``, ``after`` narrow it;
+        ``context=k`` adds the k messages around each hit. Hits best first (ties newest
+        first), at most ``limit``. See docs/recall.md."""
+        plan = self._search(query, user_id, chat_id, mode, limit, roles, before, after,
+                            context)
+        return self._run_recall(plan)  # type: ignore[no-any-return]
+
+    def index_messages(self) -> int:
+        """Bring the search side tables up to date with every message (a search does so
+        for its own scope first): the text of each message, its vector when the
+        connection has an ``embedder``, and side rows of deleted messages removed. How
+        many side rows were removed."""
+        return self._run_recall(index_plan(self._dialect, self._model))  # type: ignore[no-any-return]
 
     # -- schema ------------------------------------------------------------------
 
@@ -567,9 +662,10 @@ class AsyncMemory(Operations):
 
     def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
                  clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-                 retries: int = RETRIES) -> None:
+                 retries: int = RETRIES, embedder: Embedder | None = None,
+                 embedder_name: str | None = None) -> None:
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
-                         retries=retries)
+                         retries=retries, embedder=embedder, embedder_name=embedder_name)
         self._runner = runner
         # see plan.arun: a runner that settles a cancelled unit itself needs no shield
         self._shield = not getattr(runner, "settles_cancelled_units", False)
@@ -582,6 +678,45 @@ class AsyncMemory(Operations):
     async def _run(self, plan: Plan[T]) -> T:
         self._check_open()
         return await arun(plan, self._runner.execute, self._retry, shield=self._shield)
+
+    async def _run_recall(self, plan: Any) -> Any:
+        """A recall plan: its units as ``_run`` runs them, its Embed steps by the embedder
+        (awaited when it is async)."""
+        self._check_open()
+        embedder, execute = self._embedder, self._runner.execute
+
+        async def step(item: Any) -> Any:
+            if type(item) is Embed:
+                assert embedder is not None  # a plan asks only when there is one
+                return await embed_async(embedder, item.texts)
+            return await execute(item)
+        return await arun(plan, step, self._retry, shield=self._shield)
+
+    # -- recall ------------------------------------------------------------------
+
+    async def search_messages(
+        self, query: str, *, user_id: str | None = None, chat_id: str | None = None,
+        mode: Mode = "keyword", limit: int = 10, roles: Iterable[Role] | None = None,
+        before: datetime | None = None, after: datetime | None = None, context: int = 0,
+    ) -> list[SearchHit]:
+        """Search the past messages of a user (``user_id``: messages saved with that
+        user id), of a chat (``chat_id``), or of both (that user's messages in that chat);
+        one of them is required. ``mode``: "keyword" (every word of the query occurs in
+        the message's visible text, ignoring case and Unicode form: the same on every
+        backend), "semantic" (cosine similarity with the connection's ``embedder``) or
+        "hybrid" (both rankings fused). ``roles``, ``before``, ``after`` narrow it;
+        ``context=k`` adds the k messages around each hit. Hits best first (ties newest
+        first), at most ``limit``. See docs/recall.md."""
+        plan = self._search(query, user_id, chat_id, mode, limit, roles, before, after,
+                            context)
+        return await self._run_recall(plan)  # type: ignore[no-any-return]
+
+    async def index_messages(self) -> int:
+        """Bring the search side tables up to date with every message (a search does so
+        for its own scope first): the text of each message, its vector when the
+        connection has an ``embedder``, and side rows of deleted messages removed. How
+        many side rows were removed."""
+        return await self._run_recall(index_plan(self._dialect, self._model))  # type: ignore[no-any-return]
 
     # -- schema ------------------------------------------------------------------
 

@@ -25,7 +25,8 @@ from memstore.store import Clock
 from tests.backends import Backend, require_env
 
 DATABASE = f"memstore_t{os.getpid()}_{uuid.uuid4().hex[:8]}"
-TABLES = ("working_memory", "conversation_messages", "chat_sessions", "memstore_message_status")
+TABLES = ("working_memory", "conversation_messages", "chat_sessions", "memstore_message_status",
+          "memstore_search", "memstore_vectors")
 _admin: dict[str, Any] = {}
 
 

@@ -50,6 +50,10 @@ class InMemoryDialect(Dialect):
         # Ids of the ARCHIVED messages (the status table); every other message is ACTIVE.
         self._archived: set[int] = set()
         self._next_id = 1
+        # recall's side tables: normalized visible text by message id, and vectors by
+        # (message id, model); like the SQL ones, only read through live messages.
+        self._bodies: dict[int, str] = {}
+        self._vectors: dict[tuple[int, str], bytes] = {}
 
     @immediate
     def init_schema(self) -> None:
@@ -345,6 +349,83 @@ class InMemoryDialect(Dialect):
                 doomed = self._chat_messages.pop(c, [])
                 self._archived.difference_update(m.id for m in doomed)
 
+
+    # -- recall (memstore.recall drives these, as it drives the SQL dialects') ----------
+
+    def _scope_messages(self, scope: Any) -> list[Message]:
+        # under the caller's lock; scope None: every message. Ordered by id.
+        if scope is not None and scope.chat_id is not None:
+            found = list(self._chat_messages.get(scope.chat_id, []))
+        else:
+            found = [m for stored in self._chat_messages.values() for m in stored
+                     if scope is None or m.user_id == scope.user_id]
+        return sorted(found, key=lambda m: m.id)
+
+    @immediate
+    def search_pending(self, scope: Any, after: int,
+                       limit: int) -> list[tuple[int, str, str | None, str, str]]:
+        with self._lock:
+            return [(m.id, m.chat_id, m.user_id, m.role, m.content)
+                    for m in self._scope_messages(scope)
+                    if m.id > after and m.id not in self._bodies][:limit]
+
+    @immediate
+    def search_store(self, rows: Sequence[tuple[int, str, str | None, str]]) -> None:
+        with self._lock:
+            for i, _, _, text in rows:
+                self._bodies.setdefault(i, text)
+
+    @immediate
+    def search_candidates(self, scope: Any, match: str | None,
+                          pattern: str) -> list[tuple[Message, str]]:
+        # Every message of the scope with its text: the caller applies the rule.
+        with self._lock:
+            return [(m, self._bodies[m.id]) for m in self._scope_messages(scope)
+                    if m.id in self._bodies]
+
+    @immediate
+    def vector_pending(self, scope: Any, model: str, after: int,
+                       limit: int) -> list[tuple[int, str, str | None, str, str]]:
+        with self._lock:
+            return [(m.id, m.chat_id, m.user_id, m.role, m.content)
+                    for m in self._scope_messages(scope)
+                    if m.id > after and (m.id, model) not in self._vectors][:limit]
+
+    @immediate
+    def vector_store(self, model: str,
+                     rows: Sequence[tuple[int, str, str | None, int, bytes]]) -> None:
+        with self._lock:
+            for i, _, _, _, blob in rows:
+                self._vectors.setdefault((i, model), blob)
+
+    @immediate
+    def vectors(self, scope: Any, model: str) -> list[tuple[Message, bytes]]:
+        with self._lock:
+            return [(m, self._vectors[m.id, model]) for m in self._scope_messages(scope)
+                    if (m.id, model) in self._vectors]
+
+    @immediate
+    def messages_around(self, message: Message, user_id: str | None,
+                        count: int) -> tuple[list[Message], list[Message]]:
+        with self._lock:
+            near = [m for m in self._chat_messages.get(message.chat_id, [])
+                    if user_id is None or m.user_id in (user_id, None)]
+        key = _read_order(message)
+        before = [m for m in near if _read_order(m) < key]
+        after = [m for m in near if _read_order(m) > key]
+        return before[max(0, len(before) - count):], after[:count]
+
+    @immediate
+    def search_orphans(self) -> int:
+        with self._lock:
+            live = {m.id for stored in self._chat_messages.values() for m in stored}
+            text = [i for i in self._bodies if i not in live]
+            vectors = [k for k in self._vectors if k[0] not in live]
+            for i in text:
+                del self._bodies[i]
+            for k in vectors:
+                del self._vectors[k]
+        return len(text) + len(vectors)
 
 class NoRunner:
     """The runner of the in-process store: its plans run no statement."""

@@ -135,6 +135,10 @@ ID_COLUMNS = {"working_memory": ("id", "chat_id", "user_id"),
               "status": ("chat_id",)}
 TIME_COLUMNS = {"working_memory": ("updated_at",), "messages": ("timestamp",),
                 "chats": ("created_at", "updated_at"), "status": ()}
+# The tables whose shape every call checks (``prepare``): the TS package's three and the
+# status table. The recall side tables are memstore's alone, created by ``init`` with
+# the bundled definitions, and only searches read them.
+CHECKED_TABLES = ("working_memory", "messages", "chats", "status")
 TEXT_COLUMNS = {"working_memory": ("scope", "content"), "messages": ("role", "content"),
                 "chats": ("title",), "status": ("status",)}
 
@@ -331,7 +335,7 @@ class MysqlDialect(SqlDialect):
             return
         shape = yield from self.read_shape(indexes=False)
         fatal = [p.text for p in self._problems(shape) if p.fatal]
-        self._shape, self._shape_ok = shape, not fatal and len(shape.columns) == len(self.tables)
+        self._shape, self._shape_ok = shape, not fatal and len(shape.columns) == len(CHECKED_TABLES)
         if fatal:
             raise SchemaError("memstore cannot use these tables as they are: "
                               + "; ".join(fatal))
@@ -481,7 +485,8 @@ class MysqlDialect(SqlDialect):
 
     def _problems(self, shape: Shape) -> list[Problem]:
         out: list[Problem] = []
-        for key, table in self.tables.items():
+        for key in CHECKED_TABLES:
+            table = self.tables[key]
             cols = shape.columns.get(table)
             if not cols:
                 out.append(Problem(table, f"table {table} is missing: run `memstore init URL`"))

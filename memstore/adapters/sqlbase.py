@@ -389,3 +389,94 @@ class SqlDialect(Dialect):
         yield Unit("write", tuple(self.stmt(name, params) for name in (
             "uncount_user_messages_elsewhere", "delete_user_status", "delete_user_messages",
             "delete_user_working_memory", "delete_user_chats")))
+
+    # -- recall (memstore.recall drives these; see its docstring) ----------------------
+
+    # SQLite's format has an FTS5 trigram index beside the keyword side table; the others
+    # find candidates by a LIKE scan of the scope's rows.
+    fts_trigram: bool = False
+
+    def _scoped(self, base: str, scope: Any) -> tuple[str, dict[str, Any]]:
+        """The statement of ``base`` for ``scope`` (a chat's, else a user's; None: every
+        message) and its scope parameters. A chat and a user: the chat's statement (the
+        search keeps that user's messages of it)."""
+        if scope is None:
+            return base + "_all", {}
+        if scope.chat_id is not None:
+            return base + "_of_chat", {"chat_id": scope.chat_id}
+        return base + "_of_user", {"user_id": scope.user_id}
+
+    def search_pending(self, scope: Any, after: int,
+                       limit: int) -> Plan[list[tuple[int, str, str | None, str, str]]]:
+        name, params = self._scoped("search_pending", scope)
+        (rows,) = yield self.read(name, {**params, "after_id": after, "limit": limit})
+        return [(int(i), c, u, r, t) for i, c, u, r, t in rows]
+
+    def search_store(self, rows: Sequence[tuple[int, str, str | None, str]]) -> Plan[None]:
+        sql = self.sql["search_store"]
+        yield Unit("write" if len(rows) > 1 else "write_one", tuple(
+            Stmt(sql, {"message_id": i, "chat_id": c, "user_id": u, "body": b})
+            for i, c, u, b in rows))
+
+    def search_candidates(self, scope: Any, match: str | None,
+                          pattern: str) -> Plan[list[tuple[Message, str]]]:
+        """Messages of the scope that may match: a superset of the matches (the caller
+        applies the rule), each with its normalized visible text."""
+        if self.fts_trigram and match is not None:
+            name, params = self._scoped("search_match", scope)
+            params["match"] = match
+        else:
+            name, params = self._scoped("search_scan", scope)
+            params["pattern"] = pattern
+        (rows,) = yield self.read(name, params)
+        return self._with_extra(rows)
+
+    def _with_extra(self, rows: Sequence[Row]) -> list[tuple[Message, Any]]:
+        """Rows (id, chat_id, user_id, role, content, timestamp, extra) as (Message,
+        extra)."""
+        decode = self.decode_time
+        return [(message_from_row(int(i), c, u, r, t, decode(ts)), x)
+                for i, c, u, r, t, ts, x in rows]
+
+    def vector_pending(self, scope: Any, model: str, after: int,
+                       limit: int) -> Plan[list[tuple[int, str, str | None, str, str]]]:
+        name, params = self._scoped("vector_pending", scope)
+        (rows,) = yield self.read(name, {**params, "model": model, "after_id": after,
+                                         "limit": limit})
+        return [(int(i), c, u, r, t) for i, c, u, r, t in rows]
+
+    def vector_store(self, model: str,
+                     rows: Sequence[tuple[int, str, str | None, int, bytes]]) -> Plan[None]:
+        sql = self.sql["vector_store"]
+        yield Unit("write" if len(rows) > 1 else "write_one", tuple(
+            Stmt(sql, {"message_id": i, "model": model, "chat_id": c, "user_id": u,
+                       "dim": d, "vector": v})
+            for i, c, u, d, v in rows))
+
+    def vectors(self, scope: Any, model: str) -> Plan[list[tuple[Message, bytes]]]:
+        name, params = self._scoped("vectors", scope)
+        (rows,) = yield self.read(name, {**params, "model": model})
+        return self._with_extra(rows)
+
+    def messages_around(self, message: Message, user_id: str | None,
+                        count: int) -> Plan[tuple[list[Message], list[Message]]]:
+        """Up to ``count`` messages of the chat just before and just after ``message``
+        (with ``user_id``: that user's and those with no user), oldest first."""
+        suffix = "" if user_id is None else "_of_user"
+        params: dict[str, Any] = {"chat_id": message.chat_id, "limit": count,
+                                  "ts": self.encode_time(message.timestamp),
+                                  "id": message.id}
+        if user_id is not None:
+            params["user_id"] = user_id
+        before, after = yield Unit("read", (
+            self.stmt("search_context_before" + suffix, params, "rows"),
+            self.stmt("search_context_after" + suffix, params, "rows")))
+        return self.messages_from_rows(before), self.oldest_first(after)
+
+    def search_orphans(self) -> Plan[int]:
+        """Remove the side rows of messages that are gone (deleted by another writer, or
+        by memstore: every search joins back to the message, so they are never found)."""
+        text, vectors = yield Unit("write", (
+            self.stmt("search_orphans", {}, "rowcount"),
+            self.stmt("vector_orphans", {}, "rowcount")))
+        return int(text) + int(vectors)

@@ -85,6 +85,7 @@ class SqliteFormat(SqlDialect):
     statements of sql/sqlite, and the schema checks."""
 
     sql_dialect = "sqlite"
+    fts_trigram = True  # recall's candidates come from the FTS5 trigram index
 
     def encode_time(self, value: datetime) -> int | float:
         return encode_seconds(value)

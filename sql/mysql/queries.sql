@@ -355,3 +355,140 @@ GROUP BY chat_id ORDER BY chat_id LIMIT %(limit)s;
 SELECT id, scope, chat_id, user_id, content, updated_at FROM working_memory
 WHERE id > %(after)s AND id < 'user;'
 ORDER BY id LIMIT %(limit)s;
+
+-- Recall (memstore.recall). The _of_chat / _of_user / _all variants differ only in
+-- their scope; every read of a hit joins back to conversation_messages, so a message
+-- deleted by any writer is never found.
+
+-- name: search_pending_of_chat
+-- Messages of the chat the keyword side table has not seen (an anti-join), in id pages.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.chat_id = %(chat_id)s AND m.id > %(after_id)s
+  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+ORDER BY m.id
+LIMIT %(limit)s;
+
+-- name: search_pending_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.user_id = %(user_id)s AND m.id > %(after_id)s
+  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+ORDER BY m.id
+LIMIT %(limit)s;
+
+-- name: search_pending_all
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.id > %(after_id)s
+  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+ORDER BY m.id
+LIMIT %(limit)s;
+
+-- name: search_store
+-- ON DUPLICATE KEY (a no-op update, not INSERT IGNORE, which would hide other errors): two searches may catch up the same row at once; the text is the same.
+INSERT INTO memstore_search (message_id, chat_id, user_id, body)
+VALUES (%(message_id)s, %(chat_id)s, %(user_id)s, %(body)s)
+ON DUPLICATE KEY UPDATE message_id = message_id;
+
+-- name: search_scan_of_chat
+-- Candidates by a scan of the scope's rows (words shorter than a trigram): %(pattern)s is
+-- a LIKE pattern with ! as its escape character.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, s.body
+FROM memstore_search s
+JOIN conversation_messages m ON m.id = s.message_id AND m.chat_id = s.chat_id
+WHERE s.chat_id = %(chat_id)s AND s.body LIKE %(pattern)s ESCAPE '!';
+
+-- name: search_scan_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, s.body
+FROM memstore_search s
+JOIN conversation_messages m ON m.id = s.message_id AND m.chat_id = s.chat_id
+WHERE s.user_id = %(user_id)s AND s.body LIKE %(pattern)s ESCAPE '!';
+
+-- name: vector_pending_of_chat
+-- Messages of the chat without a vector of %(model)s (an anti-join), in id pages.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.chat_id = %(chat_id)s AND m.id > %(after_id)s
+  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
+                  WHERE v.message_id = m.id AND v.model = %(model)s)
+ORDER BY m.id
+LIMIT %(limit)s;
+
+-- name: vector_pending_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.user_id = %(user_id)s AND m.id > %(after_id)s
+  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
+                  WHERE v.message_id = m.id AND v.model = %(model)s)
+ORDER BY m.id
+LIMIT %(limit)s;
+
+-- name: vector_pending_all
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.id > %(after_id)s
+  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
+                  WHERE v.message_id = m.id AND v.model = %(model)s)
+ORDER BY m.id
+LIMIT %(limit)s;
+
+-- name: vector_store
+INSERT INTO memstore_vectors (message_id, model, chat_id, user_id, dim, vector)
+VALUES (%(message_id)s, %(model)s, %(chat_id)s, %(user_id)s, %(dim)s, %(vector)s)
+ON DUPLICATE KEY UPDATE message_id = message_id;
+
+-- name: vectors_of_chat
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, v.vector
+FROM memstore_vectors v
+JOIN conversation_messages m ON m.id = v.message_id AND m.chat_id = v.chat_id
+WHERE v.chat_id = %(chat_id)s AND v.model = %(model)s;
+
+-- name: vectors_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, v.vector
+FROM memstore_vectors v
+JOIN conversation_messages m ON m.id = v.message_id AND m.chat_id = v.chat_id
+WHERE v.user_id = %(user_id)s AND v.model = %(model)s;
+
+-- name: search_context_before
+-- A hit's context: the %(limit)s messages just older than (%(ts)s, %(id)s), newest first.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND (timestamp < %(ts)s OR (timestamp = %(ts)s AND id < %(id)s))
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: search_context_before_of_user
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND (user_id = %(user_id)s OR user_id IS NULL)
+  AND (timestamp < %(ts)s OR (timestamp = %(ts)s AND id < %(id)s))
+ORDER BY timestamp DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: search_context_after
+-- ... and the %(limit)s messages just newer, oldest first.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND (timestamp > %(ts)s OR (timestamp = %(ts)s AND id > %(id)s))
+ORDER BY timestamp, id
+LIMIT %(limit)s;
+
+-- name: search_context_after_of_user
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = %(chat_id)s AND (user_id = %(user_id)s OR user_id IS NULL)
+  AND (timestamp > %(ts)s OR (timestamp = %(ts)s AND id > %(id)s))
+ORDER BY timestamp, id
+LIMIT %(limit)s;
+
+-- name: search_orphans
+-- Side rows of messages that are gone (`memstore index`, Memory.index_messages).
+DELETE FROM memstore_search
+WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m
+                  WHERE m.id = memstore_search.message_id);
+
+-- name: vector_orphans
+DELETE FROM memstore_vectors
+WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m
+                  WHERE m.id = memstore_vectors.message_id);

@@ -74,3 +74,36 @@ CREATE TABLE IF NOT EXISTS memstore_message_status (
   status VARCHAR(20) NOT NULL,
   PRIMARY KEY (chat_id, message_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- name: create_search
+-- memstore's own (recall): the normalized visible text of each message it has seen,
+-- keyed by message id, with copies of the message's chat and user (which never change)
+-- so a search reads one user's rows by index. The TS package never touches it: rows it
+-- writes are found by an anti-join before each search; rows it deletes are never found
+-- (every search joins back to the message) and are removed by `memstore index`.
+-- body is LONGTEXT: normalizing (NFKC) can make a 16 MiB content longer; utf8mb4_bin so
+-- that LIKE compares code points as the other backends do.
+CREATE TABLE IF NOT EXISTS memstore_search (
+  message_id BIGINT NOT NULL,
+  chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */,
+  body LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  PRIMARY KEY (message_id),
+  INDEX idx_memstore_search_chat (chat_id),
+  INDEX idx_memstore_search_user (user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- name: create_vectors
+-- memstore's own (recall): each message's vector per embedding model (float32,
+-- little-endian; empty for a message with no visible text).
+CREATE TABLE IF NOT EXISTS memstore_vectors (
+  message_id BIGINT NOT NULL,
+  model VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */,
+  dim INT NOT NULL,
+  vector LONGBLOB NOT NULL,
+  PRIMARY KEY (message_id, model),
+  INDEX idx_memstore_vectors_chat (chat_id, model),
+  INDEX idx_memstore_vectors_user (user_id, model)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -328,3 +328,153 @@ GROUP BY chat_id ORDER BY chat_id LIMIT :limit;
 SELECT id, scope, chat_id, user_id, content, updated_at FROM working_memory
 WHERE id > :after AND id < 'user;'
 ORDER BY id LIMIT :limit;
+
+-- Recall (memstore.recall). The _of_chat / _of_user / _all variants differ only in
+-- their scope; every read of a hit joins back to conversation_messages, so a message
+-- deleted by any writer is never found.
+
+-- name: search_pending_of_chat
+-- Messages of the chat the keyword side table has not seen (an anti-join), in id pages.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.chat_id = :chat_id AND m.id > :after_id
+  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+ORDER BY m.id
+LIMIT :limit;
+
+-- name: search_pending_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.user_id = :user_id AND m.id > :after_id
+  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+ORDER BY m.id
+LIMIT :limit;
+
+-- name: search_pending_all
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.id > :after_id
+  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+ORDER BY m.id
+LIMIT :limit;
+
+-- name: search_store
+-- OR IGNORE: two searches may catch up the same row at once; the text is the same.
+INSERT OR IGNORE INTO memstore_search (message_id, chat_id, user_id, body)
+VALUES (:message_id, :chat_id, :user_id, :body);
+
+-- name: search_match_of_chat
+-- Candidates by the trigram index (:match holds only quoted words of 3+ characters).
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, s.body
+FROM memstore_search_fts
+JOIN memstore_search s ON s.message_id = memstore_search_fts.rowid
+JOIN conversation_messages m ON m.id = s.message_id AND m.chat_id = s.chat_id
+WHERE memstore_search_fts MATCH :match AND s.chat_id = :chat_id;
+
+-- name: search_match_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, s.body
+FROM memstore_search_fts
+JOIN memstore_search s ON s.message_id = memstore_search_fts.rowid
+JOIN conversation_messages m ON m.id = s.message_id AND m.chat_id = s.chat_id
+WHERE memstore_search_fts MATCH :match AND s.user_id = :user_id;
+
+-- name: search_scan_of_chat
+-- Candidates by a scan of the scope's rows (words shorter than a trigram): :pattern is
+-- a LIKE pattern with ! as its escape character.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, s.body
+FROM memstore_search s
+JOIN conversation_messages m ON m.id = s.message_id AND m.chat_id = s.chat_id
+WHERE s.chat_id = :chat_id AND s.body LIKE :pattern ESCAPE '!';
+
+-- name: search_scan_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, s.body
+FROM memstore_search s
+JOIN conversation_messages m ON m.id = s.message_id AND m.chat_id = s.chat_id
+WHERE s.user_id = :user_id AND s.body LIKE :pattern ESCAPE '!';
+
+-- name: vector_pending_of_chat
+-- Messages of the chat without a vector of :model (an anti-join), in id pages.
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.chat_id = :chat_id AND m.id > :after_id
+  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
+                  WHERE v.message_id = m.id AND v.model = :model)
+ORDER BY m.id
+LIMIT :limit;
+
+-- name: vector_pending_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.user_id = :user_id AND m.id > :after_id
+  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
+                  WHERE v.message_id = m.id AND v.model = :model)
+ORDER BY m.id
+LIMIT :limit;
+
+-- name: vector_pending_all
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content
+FROM conversation_messages m
+WHERE m.id > :after_id
+  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
+                  WHERE v.message_id = m.id AND v.model = :model)
+ORDER BY m.id
+LIMIT :limit;
+
+-- name: vector_store
+INSERT OR IGNORE INTO memstore_vectors (message_id, model, chat_id, user_id, dim, vector)
+VALUES (:message_id, :model, :chat_id, :user_id, :dim, :vector);
+
+-- name: vectors_of_chat
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, v.vector
+FROM memstore_vectors v
+JOIN conversation_messages m ON m.id = v.message_id AND m.chat_id = v.chat_id
+WHERE v.chat_id = :chat_id AND v.model = :model;
+
+-- name: vectors_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, v.vector
+FROM memstore_vectors v
+JOIN conversation_messages m ON m.id = v.message_id AND m.chat_id = v.chat_id
+WHERE v.user_id = :user_id AND v.model = :model;
+
+-- name: search_context_before
+-- A hit's context: the :limit messages just older than (:ts, :id), newest first.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = :chat_id AND (timestamp < :ts OR (timestamp = :ts AND id < :id))
+ORDER BY timestamp DESC, id DESC
+LIMIT :limit;
+
+-- name: search_context_before_of_user
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = :chat_id AND (user_id = :user_id OR user_id IS NULL)
+  AND (timestamp < :ts OR (timestamp = :ts AND id < :id))
+ORDER BY timestamp DESC, id DESC
+LIMIT :limit;
+
+-- name: search_context_after
+-- ... and the :limit messages just newer, oldest first.
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = :chat_id AND (timestamp > :ts OR (timestamp = :ts AND id > :id))
+ORDER BY timestamp, id
+LIMIT :limit;
+
+-- name: search_context_after_of_user
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE chat_id = :chat_id AND (user_id = :user_id OR user_id IS NULL)
+  AND (timestamp > :ts OR (timestamp = :ts AND id > :id))
+ORDER BY timestamp, id
+LIMIT :limit;
+
+-- name: search_orphans
+-- Side rows of messages that are gone (`memstore index`, Memory.index_messages).
+DELETE FROM memstore_search
+WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m
+                  WHERE m.id = memstore_search.message_id);
+
+-- name: vector_orphans
+DELETE FROM memstore_vectors
+WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m
+                  WHERE m.id = memstore_vectors.message_id);

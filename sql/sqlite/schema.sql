@@ -60,3 +60,63 @@ CREATE TABLE IF NOT EXISTS memstore_message_status (
   status TEXT NOT NULL,
   PRIMARY KEY (chat_id, message_id)
 );
+
+-- name: create_search
+-- memstore's own (recall): the normalized visible text of each message it has seen,
+-- keyed by message id, with copies of the message's chat and user (which never change)
+-- so a search reads one user's rows by index. The TS package never touches it: rows it
+-- writes are found by an anti-join before each search; rows it deletes are never found
+-- (every search joins back to the message) and are removed by `memstore index`.
+CREATE TABLE IF NOT EXISTS memstore_search (
+  message_id INTEGER PRIMARY KEY,
+  chat_id TEXT NOT NULL,
+  user_id TEXT,
+  body TEXT NOT NULL
+);
+
+-- name: create_search_chat_index
+CREATE INDEX IF NOT EXISTS idx_memstore_search_chat ON memstore_search (chat_id);
+
+-- name: create_search_user_index
+CREATE INDEX IF NOT EXISTS idx_memstore_search_user ON memstore_search (user_id);
+
+-- name: create_search_fts
+-- The full-text index of memstore_search.body (an external-content FTS5 table: the text
+-- is stored once), trigram tokens so that any substring of 3 characters or more, CJK
+-- included, is found by index. Kept in step by the two triggers below.
+CREATE VIRTUAL TABLE IF NOT EXISTS memstore_search_fts USING fts5(
+  body, content = 'memstore_search', content_rowid = 'message_id', tokenize = 'trigram'
+);
+
+-- name: create_search_fts_insert
+CREATE TRIGGER IF NOT EXISTS trg_memstore_search_fts_insert AFTER INSERT ON memstore_search
+BEGIN
+  INSERT INTO memstore_search_fts (rowid, body) VALUES (new.message_id, new.body);
+END;
+
+-- name: create_search_fts_delete
+CREATE TRIGGER IF NOT EXISTS trg_memstore_search_fts_delete AFTER DELETE ON memstore_search
+BEGIN
+  INSERT INTO memstore_search_fts (memstore_search_fts, rowid, body)
+  VALUES ('delete', old.message_id, old.body);
+END;
+
+-- name: create_vectors
+-- memstore's own (recall): each message's vector per embedding model (float32,
+-- little-endian; an empty vector for a message with no visible text), with the
+-- message's chat and user as in memstore_search.
+CREATE TABLE IF NOT EXISTS memstore_vectors (
+  message_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  chat_id TEXT NOT NULL,
+  user_id TEXT,
+  dim INTEGER NOT NULL,
+  vector BLOB NOT NULL,
+  PRIMARY KEY (message_id, model)
+);
+
+-- name: create_vectors_chat_index
+CREATE INDEX IF NOT EXISTS idx_memstore_vectors_chat ON memstore_vectors (chat_id, model);
+
+-- name: create_vectors_user_index
+CREATE INDEX IF NOT EXISTS idx_memstore_vectors_user ON memstore_vectors (user_id, model);
