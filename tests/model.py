@@ -9,6 +9,8 @@ A call returns its result or raises ``Expected(field)`` for an expected Validati
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -372,3 +374,67 @@ class Model:
                    if v[2] != user_id and k not in {f"chat:{c}" for c in own}}
         for c in own:
             del self.chats[c]
+
+    # recall (docs/recall.md: what matches, the keyword score, ties newest first)
+    def search_messages(self, query: Any, user_id: Any, chat_id: Any, limit: Any,
+                        roles: Any = None, context: Any = 0) -> list[SHit]:
+        if _bad_text(query, 10_000):
+            raise Expected("query")
+        words = list(dict.fromkeys(re.findall(r"[^\W_]+", _normalize(query))))
+        if not words:
+            raise Expected("query")
+        check_id("chat_id", chat_id, optional=True)
+        check_id("user_id", user_id, optional=True)
+        if chat_id is None and user_id is None:
+            raise Expected("user_id")
+        if roles is not None and any(r not in ("user", "assistant", "system") for r in roles):
+            raise Expected("roles")
+        check_limit(limit)
+        if type(context) is not int or not 0 <= context <= 20:
+            raise Expected("context")
+        found = []
+        for m in self.messages:
+            if (chat_id is not None and m.chat_id != chat_id) or \
+                    (user_id is not None and m.user_id != user_id) or \
+                    (roles is not None and m.role not in roles):
+                continue
+            text = _normalize(visible_text(m.content))
+            if all(w in text for w in words):
+                covered = sum(text.count(w) * len(w) for w in words)
+                found.append((min(1.0, covered / len(text)) if text else 0.0, m))
+        found.sort(key=lambda sm: (sm[0], sm[1].timestamp, sm[1].id), reverse=True)
+        hits = []
+        for score, m in found[:limit]:
+            near = [n for n in self._chat_order(m.chat_id)
+                    if user_id is None or n.user_id in (user_id, None)]
+            at = next(i for i, n in enumerate(near) if n.id == m.id)
+            before = near[max(0, at - context):at] if context else []
+            after = near[at + 1:at + 1 + context] if context else []
+            hits.append(SHit(m, score, before, after))
+        return hits
+
+
+@dataclass
+class SHit:
+    message: MMsg
+    score: float
+    before: list[MMsg]
+    after: list[MMsg]
+
+
+def _normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def visible_text(content: str) -> str:
+    """A row's visible text: a UIMessage's text parts, else the content itself."""
+    if content.startswith("{"):
+        try:
+            value = json.loads(content)
+        except ValueError:
+            return content
+        if isinstance(value, dict) and isinstance(value.get("parts"), list) \
+                and value.get("role") in ("user", "assistant", "system"):
+            return "\n".join(p["text"] for p in value["parts"] if isinstance(p, dict)
+                             and p.get("type") == "text" and isinstance(p.get("text"), str))
+    return content

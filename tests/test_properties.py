@@ -14,14 +14,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 import memstore
 from tests.async_bridge import open_blocking
 from tests.backends import Backend
-from tests.model import HIGH, LOW, Expected, ExpectedNotFound, Model
+from tests.model import HIGH, LOW, Expected, ExpectedNotFound, Model, visible_text
 
 # Examples per backend and run; CI runs each backend with at least this many.
 EXAMPLES = {"memory": 200, "sqlite": 200, "postgres": 100, "mysql": 100, "turso": 100,
@@ -71,6 +71,19 @@ instants = st.one_of(
     st.sampled_from([datetime(2024, 1, 1), LOW - timedelta(milliseconds=1),
                      HIGH + timedelta(milliseconds=1), T0 + timedelta(microseconds=5)]),
 )
+
+
+# Search queries besides fragments of saved texts: short words, stopwords, other scripts,
+# case and normalization variants, and what full-text engines treat as syntax.
+fixed_queries = st.sampled_from([
+    "a", "ok", "the", "and", "of", "é", "e\u0301", "É", "STRASSE", "straße", "ß", "東京",
+    "タワー", "𝄞", "42", "true", "null", "DROP TABLE", '"quoted"', "*", "-x", "a:b", "(x)",
+    "NEAR", "AND", "OR NOT", "%", "_", "!", "'", "", "  ", "x" * 10_001, "\x00", 5])
+
+
+search_limits = st.sampled_from([1, 3, 10, 10, 10_000, 0])
+search_roles = st.sampled_from([None, None, None, ["user"], ["assistant", "system"], ["bot"]])
+contexts = st.sampled_from([0, 0, 0, 1, 2, 21])
 
 
 def sometimes_bad(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> Any:
@@ -378,6 +391,52 @@ class MemstoreMachine(RuleBasedStateMachine):
     def update_chat_title(self, node: int, chat_id: Any, title: Any) -> None:
         self.same(lambda: self.model.update_chat_title(chat_id, title),
                   lambda: self.mems[node].update_chat_title(chat_id, title))
+
+    @rule(node=nodes, chat_id=st.one_of(st.none(), chat_ids), user_id=user_ids,
+          limit=search_limits, roles=search_roles, context=contexts, data=st.data())
+    def search_messages(self, node: int, chat_id: Any, user_id: Any, limit: Any, roles: Any,
+                        context: Any, data: st.DataObject) -> None:
+        """Keyword search in any scope, with a fragment of a saved text or a fixed query."""
+        self.search(node, chat_id, user_id, self.draw_query(data), limit, roles, context)
+
+    @precondition(lambda self: len(self.model.messages) > 0)
+    @rule(node=nodes, limit=search_limits, roles=search_roles, context=contexts,
+          data=st.data())
+    def search_a_saved_message(self, node: int, limit: Any, roles: Any, context: Any,
+                               data: st.DataObject) -> None:
+        """Keyword search for a fragment of a saved message, in its chat's or its user's
+        scope (so most of these find something)."""
+        m = data.draw(st.sampled_from(self.model.messages))
+        chat_id, user_id = data.draw(st.sampled_from(
+            [(m.chat_id, None), (m.chat_id, m.user_id), (None, m.user_id or "u1")]))
+        text = visible_text(m.content) or "x"
+        start = data.draw(st.integers(0, len(text) - 1))
+        query = text[start:start + data.draw(st.integers(1, 12))]
+        self.search(node, chat_id, user_id, query, limit, roles, context)
+
+    def draw_query(self, data: st.DataObject) -> Any:
+        texts = [m.content for m in self.model.messages if m.content]
+        if texts and data.draw(st.booleans()):
+            text = data.draw(st.sampled_from(texts))
+            start = data.draw(st.integers(0, len(text) - 1))
+            return text[start:start + data.draw(st.integers(1, 12))]
+        return data.draw(fixed_queries)
+
+    def search(self, node: int, chat_id: Any, user_id: Any, query: Any, limit: Any,
+               roles: Any, context: Any) -> None:
+        """Exactly the model's hits, in its order, with its scores and context."""
+        def shape(hits: list[Any]) -> list[Any]:
+            return [(as_tuple(h.message, self.idmap), h.score, as_tuple(list(h.before),
+                     self.idmap), as_tuple(list(h.after), self.idmap)) for h in hits]
+
+        expected, got = self.both(
+            lambda: self.model.search_messages(query, user_id, chat_id, limit, roles, context),
+            lambda: self.mems[node].search_messages(query, user_id=user_id, chat_id=chat_id,
+                                                    limit=limit, roles=roles,
+                                                    context=context))
+        if expected is not None:
+            assert shape(got) == shape(expected)
+            event(f"search hits: {min(len(got), 3)}")  # --hypothesis-show-statistics
 
     @precondition(lambda self: len(self.model.chats) > 0)
     @rule(node=nodes, chat_id=chat_ids)
