@@ -167,6 +167,8 @@ def checked_vectors(texts: Sequence[str], result: Any) -> list[list[float]]:
     """An embedder's answer for ``texts``, checked: one vector per text, all of one
     dimension, finite numbers."""
     if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()  # never awaited: closed, so Python does not warn of it
         raise ValidationError("embedder", "returned an awaitable: an async embedder needs "
                               "memstore.connect_async")
     try:

@@ -45,9 +45,13 @@ DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
     "chats": ("idx_chats_user",),
     "status": (),  # its primary key (chat_id, message_id) is all it needs
     "search": ("idx_memstore_search_chat", "idx_memstore_search_user"),
-    # triggers, not indexes, but named per table set the same way
-    "search_fts": ("trg_memstore_search_fts_insert", "trg_memstore_search_fts_delete"),
+    "search_fts": (),
     "vectors": ("idx_memstore_vectors_chat", "idx_memstore_vectors_user"),
+}
+# Trigger names (SQLite's format: the FTS5 index follows memstore_search), per table key;
+# named per table set as indexes are, so two table sets in one file keep their own.
+DEFAULT_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "search": ("trg_memstore_search_fts_insert", "trg_memstore_search_fts_delete"),
 }
 
 # The dialect folders under sql/. Only these names are joined into a path.
@@ -190,7 +194,7 @@ def _renames(tables: Mapping[str, str]) -> dict[str, str]:
         if name == default:
             continue
         out[default] = name
-        for index in DEFAULT_INDEXES[key]:
+        for index in (*DEFAULT_INDEXES[key], *DEFAULT_TRIGGERS.get(key, ())):
             out[index] = index_name(name, index)
     return out
 

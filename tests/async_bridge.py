@@ -75,14 +75,14 @@ class BlockingAsyncMemory:
 
 
 def open_blocking(
-    open_async: Callable[[Clock | None], Awaitable[memstore.AsyncMemory]] | None,
-    clock: Clock | None,
+    open_async: Callable[..., Awaitable[memstore.AsyncMemory]] | None,
+    clock: Clock | None, **opts: Any,
 ) -> BlockingAsyncMemory:
     if open_async is None:
         raise AssertionError("this backend has no open_async in tests/backend_<name>.py")
     loop = LoopThread()
     try:
-        amem = loop.call(open_async(clock))
+        amem = loop.call(open_async(clock, **opts))
     except BaseException:
         loop.stop()
         raise

@@ -33,18 +33,18 @@ def require_libsql() -> Any:
     return libsql
 
 
-def _open(clock: Clock | None) -> memstore.Memory:
+def _open(clock: Clock | None, **opts: Any) -> memstore.Memory:
     libsql = require_libsql()
     conn = libsql.connect(str(_scratch / f"t{next(_counter)}.db"))
-    mem = memstore.connect(conn, clock=clock)
+    mem = memstore.connect(conn, clock=clock, **opts)
     mem.init_schema()
     return mem
 
 
-async def _open_async(clock: Clock | None) -> memstore.AsyncMemory:
+async def _open_async(clock: Clock | None, **opts: Any) -> memstore.AsyncMemory:
     libsql = require_libsql()
     conn = libsql.connect(str(_scratch / f"t{next(_counter)}.db"))
-    mem = await memstore.connect_async(conn, clock=clock)
+    mem = await memstore.connect_async(conn, clock=clock, **opts)
     await mem.init_schema()
     return mem
 

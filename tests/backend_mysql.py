@@ -83,15 +83,15 @@ def _empty_tables() -> None:
         cur.execute(f"DELETE FROM {table}")
 
 
-def _open(clock: Clock | None) -> memstore.Memory:
+def _open(clock: Clock | None, **opts: Any) -> memstore.Memory:
     _empty_tables()
-    return memstore.connect(database_url(), clock=clock)
+    return memstore.connect(database_url(), clock=clock, **opts)
 
 
-async def _open_async(clock: Clock | None) -> memstore.AsyncMemory:
+async def _open_async(clock: Clock | None, **opts: Any) -> memstore.AsyncMemory:
     # PyMySQL has no async API: memstore runs it on a thread of the AsyncMemory's own.
     _empty_tables()
-    return await memstore.connect_async(database_url(), clock=clock)
+    return await memstore.connect_async(database_url(), clock=clock, **opts)
 
 
 BACKEND = Backend("mysql", _open, _open_async)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import os
 import uuid
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -71,15 +72,15 @@ def _drop_schema(admin: psycopg.Connection[tuple[object, ...]]) -> None:
         pass  # the server may be gone at exit; the schema name is unique anyway
 
 
-def _open(clock: Clock | None) -> memstore.Memory:
+def _open(clock: Clock | None, **opts: Any) -> memstore.Memory:
     conn = shared_connection()
     conn.execute(_EMPTY)
-    return memstore.connect(conn, clock=clock)
+    return memstore.connect(conn, clock=clock, **opts)
 
 
-async def _open_async(clock: Clock | None) -> memstore.AsyncMemory:
+async def _open_async(clock: Clock | None, **opts: Any) -> memstore.AsyncMemory:
     shared_connection().execute(_EMPTY)
-    return await memstore.connect_async(schema_url(), clock=clock)
+    return await memstore.connect_async(schema_url(), clock=clock, **opts)
 
 
 BACKEND = Backend("postgres", _open, _open_async)

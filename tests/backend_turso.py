@@ -9,6 +9,7 @@ import itertools
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import memstore
 from memstore.store import Clock
@@ -19,15 +20,15 @@ atexit.register(shutil.rmtree, _scratch, ignore_errors=True)  # gone after the r
 _counter = itertools.count()
 
 
-def _open(clock: Clock | None) -> memstore.Memory:
-    mem = memstore.connect(f"file:{_scratch}/t{next(_counter)}.db", clock=clock)
+def _open(clock: Clock | None, **opts: Any) -> memstore.Memory:
+    mem = memstore.connect(f"file:{_scratch}/t{next(_counter)}.db", clock=clock, **opts)
     mem.init_schema()
     return mem
 
 
-async def _open_async(clock: Clock | None) -> memstore.AsyncMemory:
+async def _open_async(clock: Clock | None, **opts: Any) -> memstore.AsyncMemory:
     # The native async path: libsql-client's async Client awaited on the caller's loop.
-    mem = await memstore.connect_async(f"file:{_scratch}/t{next(_counter)}.db", clock=clock)
+    mem = await memstore.connect_async(f"file:{_scratch}/t{next(_counter)}.db", clock=clock, **opts)
     await mem.init_schema()
     return mem
 

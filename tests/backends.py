@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,34 +43,35 @@ atexit.register(shutil.rmtree, _scratch, ignore_errors=True)  # gone after the r
 _counter = itertools.count()
 
 
-def _sqlite(clock: Clock | None) -> memstore.Memory:
+def _sqlite(clock: Clock | None, **opts: Any) -> memstore.Memory:
     path = _scratch / f"t{next(_counter)}.db"
-    mem = memstore.connect(f"sqlite:///{path}", clock=clock)
+    mem = memstore.connect(f"sqlite:///{path}", clock=clock, **opts)
     mem.init_schema()
     return mem
 
 
-def _memory(clock: Clock | None) -> memstore.Memory:
-    return memstore.connect("memory://", clock=clock)
+def _memory(clock: Clock | None, **opts: Any) -> memstore.Memory:
+    return memstore.connect("memory://", clock=clock, **opts)
 
 
-async def _sqlite_async(clock: Clock | None) -> memstore.AsyncMemory:
+async def _sqlite_async(clock: Clock | None, **opts: Any) -> memstore.AsyncMemory:
     path = _scratch / f"t{next(_counter)}.db"
-    mem = await memstore.connect_async(f"sqlite:///{path}", clock=clock)
+    mem = await memstore.connect_async(f"sqlite:///{path}", clock=clock, **opts)
     await mem.init_schema()
     return mem
 
 
-async def _memory_async(clock: Clock | None) -> memstore.AsyncMemory:
-    return await memstore.connect_async("memory://", clock=clock)
+async def _memory_async(clock: Clock | None, **opts: Any) -> memstore.AsyncMemory:
+    return await memstore.connect_async("memory://", clock=clock, **opts)
 
 
 @dataclass(frozen=True)
 class Backend:
     name: str
-    open: Callable[[Clock | None], memstore.Memory]  # a fresh store with empty tables
+    # A fresh store with empty tables; keyword arguments go to memstore.connect.
+    open: Callable[..., memstore.Memory]
     # The same, through AsyncMemory (awaited on the caller's event loop).
-    open_async: Callable[[Clock | None], Awaitable[memstore.AsyncMemory]] | None = None
+    open_async: Callable[..., Awaitable[memstore.AsyncMemory]] | None = None
 
 
 BACKENDS: dict[str, Backend] = {
