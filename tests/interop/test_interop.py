@@ -410,3 +410,30 @@ def test_ids_beyond_32_bits_on_the_tables_memstore_init_created(
         assert popped is not None and (popped.id, popped.content) == (ids[2], "from TS")
         assert mem.delete_messages("big", [ids[0]]) == 1
         assert [m.id for m in mem.get_messages("big")] == [ids[1]]
+
+
+# -- recall over rows the TS package wrote and deleted -----------------------------------
+
+def test_keyword_search_finds_what_ts_saved_and_never_what_it_deleted(
+        target: Target, ts: RunTs) -> None:
+    init_with_cli(target)
+    ts(target, [*[op("saveMessage", chatId="c1", userId="u1", role=role, content=content,
+                     timestamp=ms(at)) for role, content, at in MESSAGES],
+                op("saveMessage", chatId="c2", userId="u2", role="user",
+                   content="Rome for u2 only", timestamp=ms(M4))])
+    with memstore.connect(target.url) as mem:
+        # the UIMessage row is found by the text of its parts, never by its JSON keys
+        hits = mem.search_messages("vatican", user_id="u1")
+        assert [h.message.content for h in hits] == [UI_MESSAGE]
+        assert mem.search_messages("metadata", user_id="u1") == []
+        assert [h.message.content for h in mem.search_messages("rome", user_id="u1")] == [
+            "Plan a weekend in Rome"]  # not u2's message
+        assert len(mem.search_messages("rome", chat_id="c2")) == 1
+    ts(target, [op("deleteChat", "c1"),
+                op("saveMessage", chatId="c3", userId="u1", role="user",
+                   content="Rome again, after the delete", timestamp=ms(LATER))])
+    with memstore.connect(target.url) as mem:
+        # c1's rows are gone behind memstore's back: never found; the new row is
+        assert [h.message.chat_id for h in mem.search_messages("rome", user_id="u1")] == ["c3"]
+        assert mem.search_messages("vatican", user_id="u1") == []
+        assert mem.index_messages() == 3  # c1's three side rows tidied away
