@@ -67,7 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--chat", help="the chat-scope working memory of this chat")
     who.add_argument("--user", help="the user-scope working memory of this user")
     _transfer_parsers(sub)
+    _recall_parsers(sub)
     return p
+
+
+def _recall_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .cli_recall import add_parsers
+
+    add_parsers(sub, URL_HELP)
 
 
 def _transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -219,6 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               "path, or create the tables there with `memstore init URL`", file=sys.stderr)
         return 1
     try:
+        if args.command in ("index", "search"):
+            from .cli_recall import run as run_recall
+
+            return run_recall(args, url)
         with connect(url) as mem:
             if args.command == "init":
                 mem.init_schema()

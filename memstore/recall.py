@@ -269,25 +269,33 @@ def fuse(*rankings: list[tuple[float, Message]]) -> list[tuple[float, Message]]:
     return ranked([(s, by_id[i]) for i, s in score.items()])
 
 
-def catch_up_text(dialect: Any, scope: Scope | None) -> SearchPlan:
+# index_messages' progress callback: (what, how many so far); what is "text" or "vectors".
+Progress = Callable[[str, int], None]
+
+
+def catch_up_text(dialect: Any, scope: Scope | None,
+                  progress: Progress | None = None) -> SearchPlan:
     """Give every message of the scope (None: of the whole table) that the keyword side
     table has not seen its row: found by an anti-join, never an id high-water mark (rows
     of other writers commit out of id order), page by page."""
-    after = 0
+    after, done = 0, 0
     while True:
         rows = yield from dialect.search_pending(scope, after, PENDING_PAGE)
         if rows:
             yield from dialect.search_store(
                 [(i, c, u, body(r, t)) for i, c, u, r, t in rows])
-            after = rows[-1][0]
+            after, done = rows[-1][0], done + len(rows)
+            if progress is not None:
+                progress("text", done)
         if len(rows) < PENDING_PAGE:
             return
 
 
-def catch_up_vectors(dialect: Any, scope: Scope | None, model: str) -> SearchPlan:
+def catch_up_vectors(dialect: Any, scope: Scope | None, model: str,
+                     progress: Progress | None = None) -> SearchPlan:
     """The same for ``model``'s vectors; a message with no visible text gets an empty
     vector (so it is not embedded again, and never a semantic hit)."""
-    after = 0
+    after, done = 0, 0
     while True:
         rows = yield from dialect.vector_pending(scope, model, after, PENDING_PAGE)
         if rows:
@@ -303,7 +311,9 @@ def catch_up_vectors(dialect: Any, scope: Scope | None, model: str) -> SearchPla
             yield from dialect.vector_store(model, [
                 (i, c, u, len(blob) // 4, blob)
                 for (i, c, u, _, _), blob in zip(rows, blobs, strict=True)])
-            after = rows[-1][0]
+            after, done = rows[-1][0], done + len(rows)
+            if progress is not None:
+                progress("vectors", done)
         if len(rows) < PENDING_PAGE:
             return
 
@@ -349,12 +359,13 @@ def search_plan(dialect: Any, search: Search) -> SearchPlan:
     return hits
 
 
-def index_plan(dialect: Any, model: str | None) -> SearchPlan:
+def index_plan(dialect: Any, model: str | None,
+               progress: Progress | None = None) -> SearchPlan:
     """``index_messages``: every message's keyword row (and ``model``'s vector), and
     side rows of deleted messages removed. How many side rows were removed."""
-    yield from catch_up_text(dialect, None)
+    yield from catch_up_text(dialect, None, progress)
     if model is not None:
-        yield from catch_up_vectors(dialect, None, model)
+        yield from catch_up_vectors(dialect, None, model, progress)
     removed = yield from dialect.search_orphans()
     return removed
 

@@ -37,6 +37,7 @@ from .recall import (
     Embed,
     Embedder,
     Mode,
+    Progress,
     Search,
     SearchHit,
     embed_async,
@@ -481,12 +482,14 @@ class Memory(Operations):
                             context)
         return self._run_recall(plan)  # type: ignore[no-any-return]
 
-    def index_messages(self) -> int:
+    def index_messages(self, *, progress: Progress | None = None) -> int:
         """Bring the search side tables up to date with every message (a search does so
         for its own scope first): the text of each message, its vector when the
         connection has an ``embedder``, and side rows of deleted messages removed. How
-        many side rows were removed."""
-        return self._run_recall(index_plan(self._dialect, self._model))  # type: ignore[no-any-return]
+        many side rows were removed. ``progress(what, count)`` is called after each page
+        ("text" or "vectors", how many messages so far)."""
+        plan = index_plan(self._dialect, self._model, progress)
+        return self._run_recall(plan)  # type: ignore[no-any-return]
 
     # -- schema ------------------------------------------------------------------
 
@@ -711,12 +714,14 @@ class AsyncMemory(Operations):
                             context)
         return await self._run_recall(plan)  # type: ignore[no-any-return]
 
-    async def index_messages(self) -> int:
+    async def index_messages(self, *, progress: Progress | None = None) -> int:
         """Bring the search side tables up to date with every message (a search does so
         for its own scope first): the text of each message, its vector when the
         connection has an ``embedder``, and side rows of deleted messages removed. How
-        many side rows were removed."""
-        return await self._run_recall(index_plan(self._dialect, self._model))  # type: ignore[no-any-return]
+        many side rows were removed. ``progress(what, count)`` is called after each page
+        ("text" or "vectors", how many messages so far)."""
+        plan = index_plan(self._dialect, self._model, progress)
+        return await self._run_recall(plan)  # type: ignore[no-any-return]
 
     # -- schema ------------------------------------------------------------------
 
