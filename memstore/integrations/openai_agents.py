@@ -28,8 +28,10 @@ from agents.memory.session_settings import coerce_session_settings
 
 from ..errors import ClosedError, ValidationError
 from ..models import MessageItem, Role, Scope
+from ..recall import Mode
 from ..store import AsyncMemory
 from . import codec
+from . import search_tool as st
 from . import working_memory as wm
 from .titles import TITLE_INSTRUCTIONS, TITLE_MAX_LENGTH, generate_title
 
@@ -42,8 +44,8 @@ MAX_BATCH = 10_000  # memstore's largest batch per save_messages call
 
 
 __all__ = ["FRAMEWORK", "TITLE_INSTRUCTIONS", "TITLE_MAX_LENGTH", "MemstoreSession",
-           "generate_title", "item_role", "item_text", "user_id_from_context",
-           "working_memory_instructions", "working_memory_tool"]
+           "generate_title", "item_role", "item_text", "search_memory_tool",
+           "user_id_from_context", "working_memory_instructions", "working_memory_tool"]
 
 
 def item_role(item: Mapping[str, Any]) -> Role:
@@ -305,6 +307,23 @@ def working_memory_tool(mem: AsyncMemory, *, scope: Scope = "chat",
                                      f"    content: {wm.CONTENT_DESCRIPTION}\n")
     return function_tool(update_working_memory, name_override=wm.TOOL_NAME,
                          description_override=wm.TOOL_DESCRIPTION)
+
+
+def search_memory_tool(mem: AsyncMemory, *, user_id: str | None = None,
+                       mode: Mode = "keyword", limit: int = 5) -> FunctionTool:
+    """The ``search_memory`` tool for an ``Agent(tools=[...])``: searches the past messages
+    of the run's user (``user_id`` here, else ``user_id`` / ``userId`` in the run context)
+    and answers with the hits as text (see ``memstore.integrations.search_tool``)."""
+
+    async def search_memory(ctx: RunContextWrapper[Any], query: str) -> str:
+        return await st.search_memory(
+            mem, query, user_id=user_id or wm.id_from_context(ctx.context, "user"),
+            mode=mode, limit=limit)
+
+    search_memory.__doc__ = (f"{st.TOOL_DESCRIPTION}\n\nArgs:\n"
+                             f"    query: {st.QUERY_DESCRIPTION}\n")
+    return function_tool(search_memory, name_override=st.TOOL_NAME,
+                         description_override=st.TOOL_DESCRIPTION)
 
 
 def working_memory_instructions(

@@ -46,8 +46,10 @@ from pydantic_ai.messages import (
 
 from ..errors import ValidationError
 from ..models import Message, MessageItem, Role, Scope
+from ..recall import Mode
 from ..store import AsyncMemory, Memory
 from . import codec
+from . import search_tool as st
 from . import working_memory as wm
 from .titles import TITLE_INSTRUCTIONS, TITLE_MAX_LENGTH, generate_title
 
@@ -56,7 +58,8 @@ FRAMEWORK = "pydantic-ai"
 
 __all__ = ["FRAMEWORK", "TITLE_INSTRUCTIONS", "TITLE_MAX_LENGTH", "decode_rows", "encode_message",
            "generate_title", "load_messages", "load_messages_sync", "message_role",
-           "message_text", "save_messages", "save_messages_sync", "working_memory_tool"]
+           "message_text", "save_messages", "save_messages_sync", "search_memory_tool",
+           "working_memory_tool"]
 
 
 def message_role(message: ModelMessage) -> Role:
@@ -203,3 +206,17 @@ def working_memory_tool(mem: AsyncMemory, *, scope: Scope = "chat",
                 description=wm.TOOL_DESCRIPTION)
 
 
+def search_memory_tool(mem: AsyncMemory, *, user_id: str | None = None,
+                       mode: Mode = "keyword", limit: int = 5) -> Tool[Any]:
+    """The ``search_memory`` tool for ``Agent(tools=[...])``: searches the past messages of
+    the run's user (``user_id`` here, else ``user_id`` / ``userId`` in the run's ``deps``)
+    and answers with the hits as text (see ``memstore.integrations.search_tool``)."""
+    async def search_memory(ctx: RunContext[Any], query: str) -> str:
+        return await st.search_memory(
+            mem, query, user_id=user_id or wm.id_from_context(ctx.deps, "user"),
+            mode=mode, limit=limit)
+
+    search_memory.__doc__ = (f"{st.TOOL_DESCRIPTION}\n\nArgs:\n"
+                             f"    query: {st.QUERY_DESCRIPTION}\n")
+    return Tool(search_memory, takes_ctx=True, name=st.TOOL_NAME,
+                description=st.TOOL_DESCRIPTION)
