@@ -41,7 +41,8 @@ SIDE_TABLES: dict[str, str] = {"status": "status", "search": "search",
 # indexes get names derived from the table, so two table sets can share one database.
 DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
     "working_memory": ("idx_working_memory_scope",),
-    "messages": ("idx_messages_chat", "idx_messages_chat_order"),
+    # idx_messages_user is memstore's own (recall: a user's messages without a side row)
+    "messages": ("idx_messages_chat", "idx_messages_chat_order", "idx_messages_user"),
     "chats": ("idx_chats_user",),
     "status": (),  # its primary key (chat_id, message_id) is all it needs
     "search": ("idx_memstore_search_chat", "idx_memstore_search_user"),

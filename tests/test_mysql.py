@@ -622,7 +622,8 @@ def test_custom_table_names(db: str) -> None:
     mem.update_working_memory(scope="chat", chat_id="c", content="y")
     names = {r[0] for r in run(db, "SELECT TABLE_NAME FROM information_schema.TABLES "
                                    "WHERE TABLE_SCHEMA = DATABASE()")}
-    assert names == {"wm", "msgs", "chats", "msgs_status"}  # the status table follows msgs
+    # the side tables follow msgs (MySQL has no FTS5 table: msgs_search_fts is SQLite's)
+    assert names == {"wm", "msgs", "chats", "msgs_status", "msgs_search", "msgs_vectors"}
     indexes = {r[0] for r in run(db, "SELECT INDEX_NAME FROM information_schema.STATISTICS "
                                      "WHERE TABLE_SCHEMA = DATABASE()")}
     assert "idx_msgs_messages_chat_order" in indexes

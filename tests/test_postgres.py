@@ -475,9 +475,16 @@ def test_init_twice_and_over_the_ts_packages_tables(scratch: Scratch) -> None:
       VALUES ('user:u', 'user', 'c', 'u', '# facts', '2024-05-01 12:00:00.857')""")
     with memstore.connect(scratch.url()) as mem:
         assert mem.doctor() == [
-            # memstore's own table (the TS package has no such table)
+            # memstore's own tables and indexes (the TS package has none of them)
             "table memstore_message_status is missing: run `memstore init URL`",
-            "index idx_messages_chat_order is missing: run `memstore init URL`"]
+            "table memstore_search is missing: run `memstore init URL`",
+            "table memstore_vectors is missing: run `memstore init URL`",
+            "index idx_messages_chat_order is missing: run `memstore init URL`",
+            "index idx_messages_user is missing: run `memstore init URL`",
+            "index idx_memstore_search_chat is missing: run `memstore init URL`",
+            "index idx_memstore_search_user is missing: run `memstore init URL`",
+            "index idx_memstore_vectors_chat is missing: run `memstore init URL`",
+            "index idx_memstore_vectors_user is missing: run `memstore init URL`"]
         mem.init_schema()
         mem.init_schema()
         assert mem.doctor() == []

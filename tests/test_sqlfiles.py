@@ -102,12 +102,13 @@ def test_index_names_of_63_character_tables_fit_and_differ(dialect: str) -> None
     first = created_indexes(long_names("001"), dialect)
     second = created_indexes(long_names("002"), dialect)
     assert all(len(t) == 63 for t in long_names("001").values())
-    # the TS package's four, and recall's four (two on memstore_search, two on
-    # memstore_vectors, whose names derive from the messages table's)
-    assert len(first) == 8 and len(second) == 8
+    # the TS package's four, memstore's idx_messages_user, and recall's four (two on
+    # memstore_search, two on memstore_vectors, whose names derive from the messages
+    # table's)
+    assert len(first) == 9 and len(second) == 9
     assert all(len(name) <= 63 for name in first + second), first + second
     # distinct as PostgreSQL and MySQL compare them (case-insensitively), across both sets
-    assert len({n.lower() for n in first + second}) == 16, first + second
+    assert len({n.lower() for n in first + second}) == 18, first + second
 
 
 def test_index_names_are_deterministic_and_short_ones_unchanged() -> None:

@@ -460,7 +460,9 @@ def server_open(kind: str) -> Callable[[Clock | None], memstore.Memory]:
         tables = {"working_memory": f"wm_{pid}", "messages": f"msg_{pid}",
                   "chats": f"chat_{pid}", "status": f"status_{pid}"}
         mem = memstore.connect(server_url(kind), tables=tables, clock=clock)
-        client_of(mem).batch([f"DROP TABLE IF EXISTS {t}" for t in tables.values()])
+        # every table of the set, the side tables derived from the messages table too
+        client_of(mem).batch([f"DROP TABLE IF EXISTS {t}"
+                              for t in sqlfiles.resolve_tables(tables).values()])
         mem.init_schema()
         return mem
 
@@ -606,7 +608,8 @@ async def server_open_async(kind: str, clock: Clock | None = None) -> memstore.A
     """A native AsyncMemory on the test server, on fresh tables of this process's own."""
     tables = async_server_tables()
     mem = await memstore.connect_async(server_url(kind), tables=tables, clock=clock)
-    await mem.adapter.client.batch([f"DROP TABLE IF EXISTS {t}" for t in tables.values()])
+    await mem.adapter.client.batch([f"DROP TABLE IF EXISTS {t}"
+                                    for t in sqlfiles.resolve_tables(tables).values()])
     await mem.init_schema()
     return mem
 

@@ -212,6 +212,10 @@ EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
     "chats": {"chat_id": "text", "user_id": "text", "title": "text", "created_at": TIME,
               "updated_at": TIME, "message_count": "integer"},
     "status": {"chat_id": "text", "message_id": "bigint", "status": "text"},  # memstore's
+    # memstore's, for recall
+    "search": {"message_id": "bigint", "chat_id": "text", "user_id": "text", "body": "text"},
+    "vectors": {"message_id": "bigint", "model": "text", "chat_id": "text", "user_id": "text",
+                "dim": "integer", "vector": "bytea"},
 }
 _CREATE_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\w+)")
 

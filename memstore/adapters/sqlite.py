@@ -243,6 +243,9 @@ EXPECTED_COLUMNS = {
     "messages": {"id", "chat_id", "user_id", "role", "content", "timestamp"},
     "chats": {"chat_id", "user_id", "title", "created_at", "updated_at", "message_count"},
     "status": {"chat_id", "message_id", "status"},  # memstore's own
+    # memstore's own, for recall (memstore_search_fts is checked by its triggers' table)
+    "search": {"message_id", "chat_id", "user_id", "body"},
+    "vectors": {"message_id", "model", "chat_id", "user_id", "dim", "vector"},
 }
 
 _CREATE_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\w+)")

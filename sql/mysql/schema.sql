@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS working_memory (
 -- name: create_messages
 -- idx_messages_chat_order is memstore's own: read backwards it is exactly "newest first,
 -- id as tiebreak", so the last N of a chat is an index range scan with no sort.
+-- idx_messages_user is memstore's own too: a search's catch-up reads one user's rows.
 CREATE TABLE IF NOT EXISTS conversation_messages (
   id BIGINT NOT NULL AUTO_INCREMENT,
   chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
@@ -45,7 +46,8 @@ CREATE TABLE IF NOT EXISTS conversation_messages (
   timestamp TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   PRIMARY KEY (id),
   INDEX idx_messages_chat (chat_id, timestamp DESC),
-  INDEX idx_messages_chat_order (chat_id, timestamp, id)
+  INDEX idx_messages_chat_order (chat_id, timestamp, id),
+  INDEX idx_messages_user (user_id, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- name: create_chats

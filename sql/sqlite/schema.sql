@@ -36,6 +36,11 @@ CREATE INDEX IF NOT EXISTS idx_messages_chat ON conversation_messages (chat_id, 
 -- tiebreak", so the last N of a chat is an index range scan with no sort step.
 CREATE INDEX IF NOT EXISTS idx_messages_chat_order ON conversation_messages (chat_id, timestamp, id);
 
+-- name: create_messages_user_index
+-- memstore's own: a user's messages by id, so a search's catch-up (the messages of a
+-- user that recall's side table has not seen) reads one user's rows, not the table.
+CREATE INDEX IF NOT EXISTS idx_messages_user ON conversation_messages (user_id, id);
+
 -- name: create_chats
 CREATE TABLE IF NOT EXISTS chat_sessions (
   chat_id TEXT PRIMARY KEY,
