@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
+from .adapters.base import Candidate
 from .errors import ValidationError
 from .integrations.codec import decode
 from .models import Message
@@ -218,7 +219,8 @@ class Scope:
     chat_id: str | None
     user_id: str | None
 
-    def holds(self, message: Message) -> bool:
+    def holds(self, message: Any) -> bool:
+        """A Message or Candidate of this scope (a chat and a user: both must hold)."""
         return ((self.chat_id is None or message.chat_id == self.chat_id)
                 and (self.user_id is None or message.user_id == self.user_id))
 
@@ -238,7 +240,8 @@ class Search:
     context: int
     model: str | None  # the embedder's name (semantic and hybrid)
 
-    def wanted(self, message: Message) -> bool:
+    def wanted(self, message: Any) -> bool:
+        """A Message or Candidate passes the scope, roles and time filters."""
         return (self.scope.holds(message)
                 and (self.roles is None or message.role in self.roles)
                 and (self.before is None or message.timestamp < self.before)
@@ -249,19 +252,19 @@ class Search:
 SearchPlan = Generator[Any, Any, Any]
 
 
-def _newest_first(m: Message) -> tuple[datetime, int]:
-    return m.timestamp, m.id
+# A ranking: (score, candidate), best first.
+Ranking = list[tuple[float, Candidate]]
 
 
-def ranked(scored: list[tuple[float, Message]]) -> list[tuple[float, Message]]:
-    """Best score first; ties newest first."""
-    return sorted(scored, key=lambda sm: (sm[0], _newest_first(sm[1])), reverse=True)
+def ranked(scored: Ranking) -> Ranking:
+    """Best score first; ties newest first (timestamp, then id)."""
+    return sorted(scored, key=lambda sc: (sc[0], sc[1].timestamp, sc[1].id), reverse=True)
 
 
-def fuse(*rankings: list[tuple[float, Message]]) -> list[tuple[float, Message]]:
+def fuse(*rankings: Ranking) -> Ranking:
     """Reciprocal rank fusion of rankings (each best first)."""
     score: dict[int, float] = {}
-    by_id: dict[int, Message] = {}
+    by_id: dict[int, Candidate] = {}
     for ranking in rankings:
         for rank, (_, message) in enumerate(ranking, start=1):
             score[message.id] = score.get(message.id, 0.0) + 1.0 / (RRF_K + rank)
@@ -319,36 +322,41 @@ def catch_up_vectors(dialect: Any, scope: Scope | None, model: str,
 
 
 def search_plan(dialect: Any, search: Search) -> SearchPlan:
-    """A whole search: catch the side tables up, rank, then read each hit's context."""
-    rankings: list[list[tuple[float, Message]]] = []
+    """A whole search: catch the side tables up, rank the candidates (read without their
+    content), read the best ones whole, then each hit's context."""
+    rankings: list[Ranking] = []
     if search.mode in ("keyword", "hybrid"):
         yield from catch_up_text(dialect, search.scope)
         longest = max(search.words, key=len)
         found = yield from dialect.search_candidates(
             search.scope, fts_expression(search.words), like_pattern(longest))
         rankings.append(ranked([
-            (keyword_score(search.words, text), m) for m, text in found
-            if search.wanted(m) and matches(search.words, text)]))
+            (keyword_score(search.words, c.extra), c) for c in found
+            if search.wanted(c) and matches(search.words, c.extra)]))
     if search.mode in ("semantic", "hybrid"):
         assert search.model is not None  # checked with the request
         yield from catch_up_vectors(dialect, search.scope, search.model)
         query = checked_vectors([search.query], (yield Embed([search.query])))[0]
         unit_query = unit_length(query)
-        scored: list[tuple[float, Message]] = []
-        for m, blob in (yield from dialect.vectors(search.scope, search.model)):
-            if not blob or not search.wanted(m):
+        scored: Ranking = []
+        for c in (yield from dialect.vectors(search.scope, search.model)):
+            if not c.extra or not search.wanted(c):
                 continue
-            vector = decode_vector(blob)
+            vector = decode_vector(c.extra)
             if len(vector) != len(query):
                 raise ValidationError("embedder", f"returned vectors of dimension "
                                       f"{len(query)}, but {search.model!r} stored "
                                       f"vectors of dimension {len(vector)}: give a "
                                       "new embedder_name when the model changes")
-            scored.append((cosine(unit_query, vector), m))
+            scored.append((cosine(unit_query, vector), c))
         rankings.append(ranked(scored))
-    best = rankings[0] if len(rankings) == 1 else fuse(*rankings)
+    best = (rankings[0] if len(rankings) == 1 else fuse(*rankings))[:search.limit]
+    rows = (yield from dialect.search_messages_by_id([c.id for _, c in best])) if best else {}
     hits = []
-    for score, message in best[:search.limit]:
+    for score, c in best:
+        message = rows.get(c.id)
+        if message is None:
+            continue  # deleted since it was ranked
         before: tuple[Message, ...] = ()
         after: tuple[Message, ...] = ()
         if search.context:

@@ -13,12 +13,15 @@ from memstore import sqlfiles
 DIALECTS = sorted(p.name for p in sqlfiles.sql_dir().iterdir() if p.is_dir())
 # Statements that list across every chat by design: an admin's "all chats" listing and
 # title search without a user, the ids of every chat, a connectivity probe, and an
-# export's keyset pages of every chat and of every user's working memory.
+# export's keyset pages of every chat and of every user's working memory, and recall's
+# maintenance over the whole table (index_messages / `memstore index`: the pending rows of
+# every chat, and side rows of deleted messages).
 CROSS_CHAT = {"list_chats", "scan_chats", "scan_chats_after", "chat_ids", "ping",
-              "export_chat_page", "user_working_memory_page"}
+              "export_chat_page", "user_working_memory_page", "search_pending_all",
+              "vector_pending_all", "search_orphans", "vector_orphans"}
 KEYS = re.compile(r"\b(chat_id|user_id|id|message_id)\s*(=|IN\b|<|>)|= ANY\(", re.IGNORECASE)
 # An INSERT is keyed by the row it writes: its column list names the shard key.
-INSERT = re.compile(r"INSERT INTO \w+ \(([^)]*)\)", re.IGNORECASE)
+INSERT = re.compile(r"INSERT (?:OR IGNORE )?INTO \w+ \(([^)]*)\)", re.IGNORECASE)
 
 
 def keyed(sql: str) -> bool:

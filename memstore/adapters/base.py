@@ -35,6 +35,19 @@ class ChatImport(NamedTuple):
     working_memory: WorkingMemory | None
 
 
+class Candidate(NamedTuple):
+    """A message a search may return, read without its content (recall ranks many and
+    returns few): ``extra`` is its normalized visible text (keyword) or its vector bytes
+    (semantic)."""
+
+    id: int
+    chat_id: str
+    user_id: str | None
+    role: str
+    timestamp: datetime
+    extra: Any
+
+
 class Dialect(ABC):
     dialect: str = ""
 

@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from ..errors import NotFoundError
 from ..models import Chat, Message, NewMessage, WorkingMemory
 from ..plan import Plan, Unit, done
-from .base import ChatImport, Dialect
+from .base import Candidate, ChatImport, Dialect
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -377,11 +377,19 @@ class InMemoryDialect(Dialect):
 
     @immediate
     def search_candidates(self, scope: Any, match: str | None,
-                          pattern: str) -> list[tuple[Message, str]]:
+                          pattern: str) -> list[Candidate]:
         # Every message of the scope with its text: the caller applies the rule.
         with self._lock:
-            return [(m, self._bodies[m.id]) for m in self._scope_messages(scope)
-                    if m.id in self._bodies]
+            return [Candidate(m.id, m.chat_id, m.user_id, m.role, m.timestamp,
+                              self._bodies[m.id])
+                    for m in self._scope_messages(scope) if m.id in self._bodies]
+
+    @immediate
+    def search_messages_by_id(self, ids: Sequence[int]) -> dict[int, Message]:
+        wanted = set(ids)
+        with self._lock:
+            return {m.id: m for stored in self._chat_messages.values() for m in stored
+                    if m.id in wanted}
 
     @immediate
     def vector_pending(self, scope: Any, model: str, after: int,
@@ -399,10 +407,11 @@ class InMemoryDialect(Dialect):
                 self._vectors.setdefault((i, model), blob)
 
     @immediate
-    def vectors(self, scope: Any, model: str) -> list[tuple[Message, bytes]]:
+    def vectors(self, scope: Any, model: str) -> list[Candidate]:
         with self._lock:
-            return [(m, self._vectors[m.id, model]) for m in self._scope_messages(scope)
-                    if (m.id, model) in self._vectors]
+            return [Candidate(m.id, m.chat_id, m.user_id, m.role, m.timestamp,
+                              self._vectors[m.id, model])
+                    for m in self._scope_messages(scope) if (m.id, model) in self._vectors]
 
     @immediate
     def messages_around(self, message: Message, user_id: str | None,

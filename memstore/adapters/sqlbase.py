@@ -26,7 +26,7 @@ from ..models import (
 )
 from ..plan import Kind, Plan, Stmt, Unit, Want, done
 from . import utc
-from .base import ChatImport, Dialect
+from .base import Candidate, ChatImport, Dialect
 
 Row = Sequence[Any]
 # The statements of a batch insert, and how to read the new ids from their results.
@@ -419,9 +419,9 @@ class SqlDialect(Dialect):
             for i, c, u, b in rows))
 
     def search_candidates(self, scope: Any, match: str | None,
-                          pattern: str) -> Plan[list[tuple[Message, str]]]:
+                          pattern: str) -> Plan[list[Candidate]]:
         """Messages of the scope that may match: a superset of the matches (the caller
-        applies the rule), each with its normalized visible text."""
+        applies the rule), each with its normalized visible text, without its content."""
         if self.fts_trigram and match is not None:
             name, params = self._scoped("search_match", scope)
             params["match"] = match
@@ -429,14 +429,17 @@ class SqlDialect(Dialect):
             name, params = self._scoped("search_scan", scope)
             params["pattern"] = pattern
         (rows,) = yield self.read(name, params)
-        return self._with_extra(rows)
+        return self._candidates(rows)
 
-    def _with_extra(self, rows: Sequence[Row]) -> list[tuple[Message, Any]]:
-        """Rows (id, chat_id, user_id, role, content, timestamp, extra) as (Message,
-        extra)."""
+    def _candidates(self, rows: Sequence[Row]) -> list[Candidate]:
+        """Rows (id, chat_id, user_id, role, timestamp, extra) as Candidates."""
         decode = self.decode_time
-        return [(message_from_row(int(i), c, u, r, t, decode(ts)), x)
-                for i, c, u, r, t, ts, x in rows]
+        return [Candidate(int(i), c, u, r, decode(ts), x) for i, c, u, r, ts, x in rows]
+
+    def search_messages_by_id(self, ids: Sequence[int]) -> Plan[dict[int, Message]]:
+        """The messages with these ids that still exist, by id."""
+        (rows,) = yield self.read("search_messages_by_id", {"ids": self.id_list(ids)})
+        return {m.id: m for m in self.oldest_first(rows)}
 
     def vector_pending(self, scope: Any, model: str, after: int,
                        limit: int) -> Plan[list[tuple[int, str, str | None, str, str]]]:
@@ -453,10 +456,11 @@ class SqlDialect(Dialect):
                        "dim": d, "vector": v})
             for i, c, u, d, v in rows))
 
-    def vectors(self, scope: Any, model: str) -> Plan[list[tuple[Message, bytes]]]:
+    def vectors(self, scope: Any, model: str) -> Plan[list[Candidate]]:
+        """The scope's messages with a vector of ``model`` (the vector as ``extra``)."""
         name, params = self._scoped("vectors", scope)
         (rows,) = yield self.read(name, {**params, "model": model})
-        return self._with_extra(rows)
+        return self._candidates(rows)
 
     def messages_around(self, message: Message, user_id: str | None,
                         count: int) -> Plan[tuple[list[Message], list[Message]]]:

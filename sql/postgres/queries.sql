@@ -434,13 +434,13 @@ ON CONFLICT (message_id) DO NOTHING;
 -- name: search_scan_of_chat
 -- Candidates by a scan of the scope's rows (words shorter than a trigram): %(pattern)s is
 -- a LIKE pattern with ! as its escape character.
-SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, s.body
+SELECT m.id, m.chat_id, m.user_id, m.role, m.timestamp, s.body
 FROM memstore_search s
 JOIN conversation_messages m ON m.id = s.message_id AND m.chat_id = s.chat_id
 WHERE s.chat_id = %(chat_id)s AND s.body LIKE %(pattern)s ESCAPE '!';
 
 -- name: search_scan_of_user
-SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, s.body
+SELECT m.id, m.chat_id, m.user_id, m.role, m.timestamp, s.body
 FROM memstore_search s
 JOIN conversation_messages m ON m.id = s.message_id AND m.chat_id = s.chat_id
 WHERE s.user_id = %(user_id)s AND s.body LIKE %(pattern)s ESCAPE '!';
@@ -479,16 +479,22 @@ VALUES (%(message_id)s, %(model)s, %(chat_id)s, %(user_id)s, %(dim)s, %(vector)s
 ON CONFLICT (message_id, model) DO NOTHING;
 
 -- name: vectors_of_chat
-SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, v.vector
+SELECT m.id, m.chat_id, m.user_id, m.role, m.timestamp, v.vector
 FROM memstore_vectors v
 JOIN conversation_messages m ON m.id = v.message_id AND m.chat_id = v.chat_id
 WHERE v.chat_id = %(chat_id)s AND v.model = %(model)s;
 
 -- name: vectors_of_user
-SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, v.vector
+SELECT m.id, m.chat_id, m.user_id, m.role, m.timestamp, v.vector
 FROM memstore_vectors v
 JOIN conversation_messages m ON m.id = v.message_id AND m.chat_id = v.chat_id
 WHERE v.user_id = %(user_id)s AND v.model = %(model)s;
+
+-- name: search_messages_by_id
+-- The best hits' rows, once ranked (candidates are read without their content).
+SELECT id, chat_id, user_id, role, content, timestamp
+FROM conversation_messages
+WHERE id = ANY(%(ids)s::bigint[]);
 
 -- name: search_context_before
 -- A hit's context: the %(limit)s messages just older than (%(ts)s, %(id)s), newest first.
