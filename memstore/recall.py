@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 import re
 import sys
 import unicodedata
@@ -141,12 +142,11 @@ def unit_length(vector: Sequence[float]) -> list[float]:
     return [x / norm for x in vector] if norm else [0.0] * len(vector)
 
 
-def cosine(unit_query: Sequence[float], vector: Sequence[float]) -> float:
-    """Cosine similarity of a unit-length query and a stored vector."""
-    norm = math.sqrt(math.fsum(x * x for x in vector))
-    if not norm:
-        return 0.0
-    return math.fsum(map(float.__mul__, unit_query, vector)) / norm
+def cosine(unit_query: Sequence[float], unit_vector: Sequence[float]) -> float:
+    """Cosine similarity of a unit-length query and a stored (unit-length) vector: their
+    dot product. Vectors are stored at unit length so that a search over 10,000 of them is
+    one multiply-add per dimension, no norms."""
+    return sum(map(operator.mul, unit_query, unit_vector))
 
 
 def model_name(embedder: Embedder, name: str | None) -> str:
@@ -310,7 +310,7 @@ def catch_up_vectors(dialect: Any, scope: Scope | None, model: str,
                 vectors = checked_vectors(wanted, (yield Embed(wanted)))
             blobs = [b""] * len(rows)
             for k, vector in zip(todo, vectors, strict=True):
-                blobs[k] = encode_vector(vector)
+                blobs[k] = encode_vector(unit_length(vector))
             yield from dialect.vector_store(model, [
                 (i, c, u, len(blob) // 4, blob)
                 for (i, c, u, _, _), blob in zip(rows, blobs, strict=True)])

@@ -96,8 +96,8 @@ CREATE TABLE IF NOT EXISTS memstore_search (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- name: create_vectors
--- memstore's own (recall): each message's vector per embedding model (float32,
--- little-endian; empty for a message with no visible text).
+-- memstore's own (recall): each message's vector per embedding model (unit length,
+-- float32 little-endian; empty for a message with no visible text).
 CREATE TABLE IF NOT EXISTS memstore_vectors (
   message_id BIGINT NOT NULL,
   model VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,

@@ -95,8 +95,8 @@ CREATE INDEX IF NOT EXISTS idx_memstore_search_chat ON memstore_search (chat_id)
 CREATE INDEX IF NOT EXISTS idx_memstore_search_user ON memstore_search (user_id);
 
 -- name: create_vectors
--- memstore's own (recall): each message's vector per embedding model (float32,
--- little-endian; empty for a message with no visible text).
+-- memstore's own (recall): each message's vector per embedding model (unit length,
+-- float32 little-endian; empty for a message with no visible text).
 CREATE TABLE IF NOT EXISTS memstore_vectors (
   message_id BIGINT NOT NULL,
   model TEXT NOT NULL,

@@ -107,8 +107,8 @@ BEGIN
 END;
 
 -- name: create_vectors
--- memstore's own (recall): each message's vector per embedding model (float32,
--- little-endian; an empty vector for a message with no visible text), with the
+-- memstore's own (recall): each message's vector per embedding model (unit length,
+-- float32 little-endian; an empty vector for a message with no visible text), with the
 -- message's chat and user as in memstore_search.
 CREATE TABLE IF NOT EXISTS memstore_vectors (
   message_id INTEGER NOT NULL,
