@@ -241,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if problems:
                     return 1
                 print(f"memstore: schema OK ({mem.dialect})")
+                status = mem.index_status()
+                print(f"memstore: search index: {status.pending} messages not indexed yet, "
+                      f"{status.orphans} rows of deleted messages"
+                      + (" (`memstore index URL` catches up)" if any(status) else ""))
             elif args.command == "chats":
                 chats = mem.get_chats(user_id=args.user, search=args.search,
                                       limit=args.limit)

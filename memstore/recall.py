@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from .adapters.base import Candidate
+from .adapters.base import Candidate, Dialect
 from .errors import ValidationError
 from .integrations.codec import decode
 from .models import Message
@@ -146,7 +146,7 @@ def cosine(unit_query: Sequence[float], unit_vector: Sequence[float]) -> float:
     """Cosine similarity of a unit-length query and a stored (unit-length) vector: their
     dot product. Vectors are stored at unit length so that a search over 10,000 of them is
     one multiply-add per dimension, no norms."""
-    return sum(map(operator.mul, unit_query, unit_vector))
+    return float(sum(map(operator.mul, unit_query, unit_vector)))
 
 
 def model_name(embedder: Embedder, name: str | None) -> str:
@@ -276,7 +276,7 @@ def fuse(*rankings: Ranking) -> Ranking:
 Progress = Callable[[str, int], None]
 
 
-def catch_up_text(dialect: Any, scope: Scope | None,
+def catch_up_text(dialect: Dialect, scope: Scope | None,
                   progress: Progress | None = None) -> SearchPlan:
     """Give every message of the scope (None: of the whole table) that the keyword side
     table has not seen its row: found by an anti-join, never an id high-water mark (rows
@@ -294,7 +294,7 @@ def catch_up_text(dialect: Any, scope: Scope | None,
             return
 
 
-def catch_up_vectors(dialect: Any, scope: Scope | None, model: str,
+def catch_up_vectors(dialect: Dialect, scope: Scope | None, model: str,
                      progress: Progress | None = None) -> SearchPlan:
     """The same for ``model``'s vectors; a message with no visible text gets an empty
     vector (so it is not embedded again, and never a semantic hit)."""
@@ -321,7 +321,7 @@ def catch_up_vectors(dialect: Any, scope: Scope | None, model: str,
             return
 
 
-def search_plan(dialect: Any, search: Search) -> SearchPlan:
+def search_plan(dialect: Dialect, search: Search) -> SearchPlan:
     """A whole search: catch the side tables up, rank the candidates (read without their
     content), read the best ones whole, then each hit's context."""
     rankings: list[Ranking] = []
@@ -367,7 +367,7 @@ def search_plan(dialect: Any, search: Search) -> SearchPlan:
     return hits
 
 
-def index_plan(dialect: Any, model: str | None,
+def index_plan(dialect: Dialect, model: str | None,
                progress: Progress | None = None) -> SearchPlan:
     """``index_messages``: every message's keyword row (and ``model``'s vector), and
     side rows of deleted messages removed. How many side rows were removed."""

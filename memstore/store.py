@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from . import validate as v
 from .adapters.base import AsyncRunner, ChatImport, Dialect, Runner
@@ -104,6 +104,14 @@ def _item_field(field: str, index: int, inner: str) -> str:
     ``messages[3]`` for the item itself. (save_message names its arguments: _save_one.)"""
     outer = f"{field}[{index}]"
     return f"{outer}.{inner}" if inner else outer
+
+
+class IndexStatus(NamedTuple):
+    """``index_status()``: messages the search index has not seen, and its rows of
+    deleted messages."""
+
+    pending: int
+    orphans: int
 
 
 class Operations:
@@ -482,6 +490,13 @@ class Memory(Operations):
                             context)
         return self._run_recall(plan)  # type: ignore[no-any-return]
 
+    def index_status(self) -> IndexStatus:
+        """How far the keyword side table is behind: messages it has not seen yet
+        (``pending``; a search catches up its own scope first) and its rows of deleted
+        messages (``orphans``; never found). ``index_messages`` clears both."""
+        self._check_open()
+        return IndexStatus(*(self._run(self._dialect.search_status())))
+
     def index_messages(self, *, progress: Progress | None = None) -> int:
         """Bring the search side tables up to date with every message (a search does so
         for its own scope first): the text of each message, its vector when the
@@ -713,6 +728,13 @@ class AsyncMemory(Operations):
         plan = self._search(query, user_id, chat_id, mode, limit, roles, before, after,
                             context)
         return await self._run_recall(plan)  # type: ignore[no-any-return]
+
+    async def index_status(self) -> IndexStatus:
+        """How far the keyword side table is behind: messages it has not seen yet
+        (``pending``; a search catches up its own scope first) and its rows of deleted
+        messages (``orphans``; never found). ``index_messages`` clears both."""
+        self._check_open()
+        return IndexStatus(*(await self._run(self._dialect.search_status())))
 
     async def index_messages(self, *, progress: Progress | None = None) -> int:
         """Bring the search side tables up to date with every message (a search does so

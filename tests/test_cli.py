@@ -56,7 +56,9 @@ def test_init_doctor_and_inspection_commands(tmp_path: Path) -> None:
     broken = run("doctor", url)
     assert broken.returncode == 1 and "memstore init" in broken.stdout
     assert run("init", url).returncode == 0
-    assert run("doctor", url).stdout.strip() == "memstore: schema OK (sqlite)"
+    assert run("doctor", url).stdout.strip() == (
+        "memstore: schema OK (sqlite)\n"
+        "memstore: search index: 0 messages not indexed yet, 0 rows of deleted messages")
     with memstore.connect(url) as mem:
         mem.save_message("trip", "user", "Plan Rome", user_id="u1")
         mem.update_chat_title("trip", "Rome")
@@ -103,7 +105,9 @@ def test_url_defaults_to_memstore_url_then_the_connect_default(
     assert not (tmp_path / "memstore.db").exists()
     assert main(capsys, "init")[0] == 0
     assert (tmp_path / "memstore.db").exists()
-    assert main(capsys, "doctor")[:2] == (0, "memstore: schema OK (sqlite)\n")
+    assert main(capsys, "doctor")[:2] == (0, "memstore: schema OK (sqlite)\nmemstore: search "
+                                          "index: 0 messages not indexed yet, 0 rows of "
+                                          "deleted messages\n")
 
     monkeypatch.setenv("MEMSTORE_URL", f"sqlite:///{tmp_path / 'env.db'}")
     assert main(capsys, "init")[0] == 0

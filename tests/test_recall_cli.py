@@ -51,3 +51,25 @@ def test_recall_commands_report_bad_input(tmp_path: Path, argv: list[str], messa
     memstore.connect(url).init_schema()
     assert cli.main([url if a == "QUERY_URL" else a for a in argv]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_doctor_reports_the_search_index_lag_and_orphans(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'agent.db'}"
+    with memstore.connect(url) as mem:
+        mem.init_schema()
+        for text in ("one", "two", "three"):
+            mem.save_message("c1", "user", text, user_id="u1")
+        assert tuple(mem.index_status()) == (3, 0)
+        mem.search_messages("one", chat_id="c1")  # catches up the chat
+        mem.save_message("c2", "user", "four", user_id="u1")
+        mem.delete_chat("c1")
+        assert mem.index_status() == (1, 3)
+    assert cli.main(["doctor", url]) == 0
+    assert "search index: 1 messages not indexed yet, 3 rows of deleted messages " \
+           "(`memstore index URL` catches up)" in capsys.readouterr().out
+    assert cli.main(["index", url]) == 0
+    capsys.readouterr()
+    assert cli.main(["doctor", url]) == 0
+    assert "search index: 0 messages not indexed yet, 0 rows of deleted messages\n" \
+        in capsys.readouterr().out

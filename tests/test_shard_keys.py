@@ -18,7 +18,8 @@ DIALECTS = sorted(p.name for p in sqlfiles.sql_dir().iterdir() if p.is_dir())
 # every chat, and side rows of deleted messages).
 CROSS_CHAT = {"list_chats", "scan_chats", "scan_chats_after", "chat_ids", "ping",
               "export_chat_page", "user_working_memory_page", "search_pending_all",
-              "vector_pending_all", "search_orphans", "vector_orphans"}
+              "vector_pending_all", "search_orphans", "vector_orphans", "search_lag",
+              "search_orphan_count"}
 KEYS = re.compile(r"\b(chat_id|user_id|id|message_id)\s*(=|IN\b|<|>)|= ANY\(", re.IGNORECASE)
 # An INSERT is keyed by the row it writes: its column list names the shard key.
 INSERT = re.compile(r"INSERT (?:OR IGNORE )?INTO \w+ \(([^)]*)\)", re.IGNORECASE)

@@ -173,6 +173,55 @@ class Dialect(ABC):
     def delete_user(self, user_id: str) -> Plan[None]: ...
 
 
+    # -- recall's side tables (memstore.recall drives these; its docstring has the rules)
+
+    @abstractmethod
+    def search_pending(self, scope: Any, after: int,
+                       limit: int) -> Plan[list[tuple[int, str, str | None, str, str]]]:
+        """Up to ``limit`` messages of ``scope`` (None: all) with an id above ``after``
+        that the keyword side table has not seen, by id: (id, chat, user, role, content)."""
+
+    @abstractmethod
+    def search_store(self, rows: Sequence[tuple[int, str, str | None, str]]) -> Plan[None]:
+        """Keyword side rows (id, chat, user, normalized text); one already there stays."""
+
+    @abstractmethod
+    def search_candidates(self, scope: Any, match: str | None,
+                          pattern: str) -> Plan[list[Candidate]]:
+        """A superset of the scope's messages that hold every word (``match``: an FTS5
+        query, ``pattern``: a LIKE pattern of the longest word), with their text."""
+
+    @abstractmethod
+    def search_messages_by_id(self, ids: Sequence[int]) -> Plan[dict[int, Message]]:
+        """The messages with these ids that still exist."""
+
+    @abstractmethod
+    def vector_pending(self, scope: Any, model: str, after: int,
+                       limit: int) -> Plan[list[tuple[int, str, str | None, str, str]]]:
+        """As ``search_pending``, for the vectors of ``model``."""
+
+    @abstractmethod
+    def vector_store(self, model: str,
+                     rows: Sequence[tuple[int, str, str | None, int, bytes]]) -> Plan[None]:
+        """Vectors (id, chat, user, dimension, bytes) of ``model``."""
+
+    @abstractmethod
+    def vectors(self, scope: Any, model: str) -> Plan[list[Candidate]]:
+        """The scope's messages that have a vector of ``model`` (as ``extra``)."""
+
+    @abstractmethod
+    def messages_around(self, message: Message, user_id: str | None,
+                        count: int) -> Plan[tuple[list[Message], list[Message]]]:
+        """Up to ``count`` messages of its chat just before and after ``message``."""
+
+    @abstractmethod
+    def search_orphans(self) -> Plan[int]:
+        """Remove side rows of deleted messages; how many."""
+
+    @abstractmethod
+    def search_status(self) -> Plan[tuple[int, int]]:
+        """(messages without a keyword side row, keyword side rows without a message)."""
+
 class Runner(Protocol):
     """Runs units on one driver, blocking."""
 

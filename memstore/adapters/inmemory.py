@@ -425,6 +425,12 @@ class InMemoryDialect(Dialect):
         return before[max(0, len(before) - count):], after[:count]
 
     @immediate
+    def search_status(self) -> tuple[int, int]:
+        with self._lock:
+            live = {m.id for stored in self._chat_messages.values() for m in stored}
+            return len(live - self._bodies.keys()), len(self._bodies.keys() - live)
+
+    @immediate
     def search_orphans(self) -> int:
         with self._lock:
             live = {m.id for stored in self._chat_messages.values() for m in stored}

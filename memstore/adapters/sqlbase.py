@@ -484,3 +484,9 @@ class SqlDialect(Dialect):
             self.stmt("search_orphans", {}, "rowcount"),
             self.stmt("vector_orphans", {}, "rowcount")))
         return int(text) + int(vectors)
+
+    def search_status(self) -> Plan[tuple[int, int]]:
+        """(messages the keyword side table has not seen, its rows of deleted messages)."""
+        lag, orphans = yield Unit("read", (self.stmt("search_lag", {}, "rows"),
+                                           self.stmt("search_orphan_count", {}, "rows")))
+        return int(lag[0][0]), int(orphans[0][0])

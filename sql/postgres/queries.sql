@@ -538,3 +538,15 @@ WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m
 DELETE FROM memstore_vectors
 WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m
                   WHERE m.id = memstore_vectors.message_id);
+
+-- name: search_lag
+-- `memstore doctor`: messages the keyword side table has not seen yet (a search catches
+-- up its own scope first; `memstore index` catches up everything).
+SELECT COUNT(*) FROM conversation_messages m
+WHERE NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id);
+
+-- name: search_orphan_count
+-- `memstore doctor`: side rows of messages that are gone (never found; `memstore index`
+-- removes them).
+SELECT COUNT(*) FROM memstore_search s
+WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m WHERE m.id = s.message_id);
