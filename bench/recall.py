@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -64,12 +65,13 @@ def rows(n: int, seed: int = 7) -> Iterator[tuple[str, str, str, str, datetime]]
     through the table, the rest other users'."""
     rnd = random.Random(seed)
     every = max(1, n // TARGET_MESSAGES)
-    weights = [1 / (k + 1) for k in range(len(WORDS))]  # Zipf-like: w0000 most common
+    # Zipf-like (w0000 most common), cumulated once: choices() would redo it per call
+    cum = list(itertools.accumulate(1 / (k + 1) for k in range(len(WORDS))))
     for i in range(n):
         mine = i % every == 0 and i // every < TARGET_MESSAGES
         user = USER if mine else f"u{rnd.randrange(1000)}"
         chat = f"{user}-c{rnd.randrange(50)}"
-        text = " ".join(rnd.choices(WORDS, weights, k=12))
+        text = " ".join(rnd.choices(WORDS, cum_weights=cum, k=12))
         yield chat, user, "user" if i % 2 else "assistant", text, T0 + timedelta(seconds=i)
 
 

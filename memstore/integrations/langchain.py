@@ -63,6 +63,7 @@ from ..errors import MemstoreError, ValidationError
 from ..models import Message, MessageItem, Role
 from ..store import AsyncMemory, Memory
 from . import codec
+from . import search_tool as st
 from . import working_memory as wm_text
 from ._stores import Stores
 
@@ -305,7 +306,7 @@ class MemstoreMiddleware(AgentMiddleware[MemstoreState, Any]):
     def __init__(self, memory: Memory | AsyncMemory | str, *,
                  amemory: AsyncMemory | None = None, limit: int | None = 50,
                  working_memory: Literal["chat", "user"] | None = "chat",
-                 template: str | None = None) -> None:
+                 template: str | None = None, search: bool = False) -> None:
         super().__init__()
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 1):
@@ -318,6 +319,8 @@ class MemstoreMiddleware(AgentMiddleware[MemstoreState, Any]):
         self.scope = working_memory
         self.template = template or wm_text.DEFAULT_TEMPLATE
         self.tools: list[BaseTool] = [self._tool()] if working_memory else []
+        if search:  # the search_memory tool (memstore.integrations.search_tool)
+            self.tools.append(self._search_tool())
 
     # ids ------------------------------------------------------------------------------
 
@@ -452,6 +455,35 @@ class MemstoreMiddleware(AgentMiddleware[MemstoreState, Any]):
         return StructuredTool.from_function(
             func=update_working_memory, coroutine=aupdate_working_memory,
             name=WORKING_MEMORY_TOOL, description=wm_text.TOOL_DESCRIPTION)
+
+    def _search_tool(self) -> BaseTool:
+        """``search_memory(query)``: the run's user's past messages (keyword mode; the
+        user id from the run's context, none: ``"error: no user"``)."""
+        def search_memory(query: Annotated[str, Field(description=st.QUERY_DESCRIPTION)],
+                          runtime: ToolRuntime[Any, Any]) -> str:
+            user_id = wm_text.id_from_context(runtime.context, "user")
+            if user_id is None:
+                return "error: no user"
+            try:
+                hits = self._stores.sync().search_messages(query, user_id=user_id, limit=5)
+            except Exception as exc:  # the model gets the error's kind, as from the TS tools
+                log.error("memstore: search_memory failed: %s", type(exc).__name__)
+                return f"error: {type(exc).__name__}"
+            return st.format_hits(list(hits))
+
+        async def asearch_memory(query: Annotated[str, Field(
+                description=st.QUERY_DESCRIPTION)], runtime: ToolRuntime[Any, Any]) -> str:
+            try:
+                mem = await self._stores.async_()
+            except Exception as exc:
+                log.error("memstore: search_memory failed: %s", type(exc).__name__)
+                return f"error: {type(exc).__name__}"
+            return await st.search_memory(
+                mem, query, user_id=wm_text.id_from_context(runtime.context, "user"))
+
+        return StructuredTool.from_function(
+            func=search_memory, coroutine=asearch_memory, name=st.TOOL_NAME,
+            description=st.TOOL_DESCRIPTION)
 
     # lifetime ---------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ Install with ``pip install 'memstore-sql[llama-index]'``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -43,21 +44,26 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.memory.memory import BaseMemoryBlock
 from llama_index.core.storage.chat_store.base import BaseChatStore
 from llama_index.core.storage.chat_store.base_db import AsyncDBChatStore, MessageStatus
+from llama_index.core.tools import FunctionTool
 
+from .. import validate
 from ..errors import ValidationError
 from ..models import Message, MessageItem, Role, Scope
+from ..recall import Mode
 from ..store import AsyncMemory, Memory
 from . import codec
+from . import search_tool as st
 from ._stores import Stores
 from .working_memory import load_working_memory
 
 FRAMEWORK = "llama-index"
 MAX_IDS = 10_000  # memstore's largest delete_messages / save_messages batch
 MAX_KEYS = 10_000  # memstore's largest chat_ids limit
+log = logging.getLogger("memstore")
 
 __all__ = ["FRAMEWORK", "MemstoreAsyncDBChatStore", "MemstoreChatStore",
            "MemstoreWorkingMemoryBlock", "message_role", "message_text", "message_to_row",
-           "row_to_message"]
+           "row_to_message", "search_memory_tool"]
 
 
 # -- the row format --------------------------------------------------------------------
@@ -489,3 +495,31 @@ class MemstoreWorkingMemoryBlock(BaseMemoryBlock[str]):
     async def aclose(self) -> None:
         """Close the AsyncMemory this block opened from a URL."""
         await self._stores.aclose()
+
+
+def search_memory_tool(memory: Memory | AsyncMemory | str, *, user_id: str,
+                       amemory: AsyncMemory | None = None, mode: Mode = "keyword",
+                       limit: int = 5) -> FunctionTool:
+    """The ``search_memory`` tool for a LlamaIndex agent (``FunctionAgent(tools=[...])``):
+    searches the past messages of ``user_id`` (a LlamaIndex run has no user context, so
+    the tool is built per user) and answers with the hits as text (see
+    ``memstore.integrations.search_tool``). Sync calls use the ``Memory``, async calls the
+    ``AsyncMemory``, as the chat stores do; from a URL both are opened on first use."""
+    user = validate.ident("user_id", user_id)
+    stores = Stores(memory, amemory, "search_memory_tool")
+
+    def search_memory(query: str) -> str:
+        try:
+            hits = stores.sync().search_messages(query, user_id=user, mode=mode, limit=limit)
+        except Exception as exc:  # the model gets the error's kind, never the query
+            log.error("memstore: search_memory failed: %s", type(exc).__name__)
+            return f"error: {type(exc).__name__}"
+        return st.format_hits(list(hits))
+
+    async def asearch_memory(query: str) -> str:
+        return await st.search_memory(await stores.async_(), query, user_id=user,
+                                      mode=mode, limit=limit)
+
+    return FunctionTool.from_defaults(
+        fn=search_memory, async_fn=asearch_memory, name=st.TOOL_NAME,
+        description=f"{st.TOOL_DESCRIPTION} Argument query: {st.QUERY_DESCRIPTION}")

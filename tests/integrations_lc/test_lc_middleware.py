@@ -224,3 +224,36 @@ def test_context_object_and_metadata_forms() -> None:
     tools: list[BaseTool] = list(mw.tools)
     assert [t.name for t in tools] == ["updateWorkingMemory"]
     assert MemstoreMiddleware(memstore.connect("memory://"), working_memory=None).tools == []
+
+
+def test_search_tool_finds_the_users_past_messages(memory: memstore.Memory) -> None:
+    memory.save_message("old", "user", "our deploy target is Fly.io", user_id="u1")
+    memory.save_message("theirs", "user", "deploy secrets", user_id="u2")
+    call = AIMessage("", tool_calls=[{"name": "search_memory", "args": {"query": "deploy"},
+                                      "id": "call_s"}])
+    agent = agent_for(memory, [call, AIMessage("On Fly.io.")], search=True)
+    assert [t.name for t in MemstoreMiddleware(memory, search=True).tools] == [
+        "updateWorkingMemory", "search_memory"]
+    out = agent.invoke({"messages": [HumanMessage("Where do we deploy?")]}, context=CTX)
+    (result,) = [m for m in out["messages"] if isinstance(m, ToolMessage)]
+    assert "chat old, user: our deploy target is Fly.io" in result.text
+    assert "secrets" not in result.text
+    agent = agent_for(memory, [call, AIMessage("?")], search=True)
+    out = agent.invoke({"messages": [HumanMessage("Where?")]}, context={"chat_id": "c2"})
+    assert [m.text for m in out["messages"] if isinstance(m, ToolMessage)] == [
+        "error: no user"]
+
+
+def test_async_search_tool() -> None:
+    async def body() -> list[str]:
+        amem = await memstore.connect_async("memory://")
+        await amem.save_message("old", "user", "the invoice is overdue", user_id="u1")
+        call = AIMessage("", tool_calls=[{"name": "search_memory",
+                                          "args": {"query": "invoice"}, "id": "c"}])
+        agent = agent_for(amem, [call, AIMessage("ok")], search=True)
+        out = await agent.ainvoke({"messages": [HumanMessage("bills?")]}, context=CTX)
+        await amem.aclose()
+        return [m.text for m in out["messages"] if isinstance(m, ToolMessage)]
+
+    [text] = asyncio.run(body())
+    assert text.endswith("chat old, user: the invoice is overdue")
