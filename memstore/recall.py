@@ -26,6 +26,7 @@ Ties: newest first (timestamp, then id).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import math
 import operator
@@ -379,8 +380,15 @@ def index_plan(dialect: Dialect, model: str | None,
 
 
 async def embed_async(embedder: Embedder, texts: list[str]) -> Any:
-    """An embedder's answer in the async API: awaited when it is awaitable."""
-    result = embedder(texts)
+    """An embedder's answer in the async API: a coroutine function is awaited; a plain
+    callable runs on a worker thread (a model's encode() would otherwise block the event
+    loop for its whole run), and what it returns is awaited if it is awaitable."""
+    # an object whose __call__ is async counts as a coroutine function too
+    call = type(embedder).__call__ if not inspect.isfunction(embedder) else embedder
+    if inspect.iscoroutinefunction(embedder) or inspect.iscoroutinefunction(call):
+        result = await embedder(texts)
+    else:
+        result = await asyncio.to_thread(embedder, texts)
     if inspect.isawaitable(result):
         result = await result
     return result
