@@ -5,7 +5,7 @@ SERVICES_DIR ?= /tmp/memstore-services
 PYTEST_ARGS ?=
 
 .PHONY: install test check lint types services services-stop services-cluster \
-	services-cluster-stop bench bench-peers bench-copy bench-overhead clean
+	services-cluster-stop bench bench-recall bench-peers bench-copy bench-overhead clean
 
 install:
 	python3 -m venv .venv
@@ -65,6 +65,14 @@ ROWS ?= 200000
 BACKENDS ?= sqlite,libsql,turso-file,turso-http,turso-ws,postgres,mysql,memory
 bench: | .venv/bin/python
 	.venv/bin/python -m bench --rows $(ROWS) --backends $(BACKENDS)
+	.venv/bin/python -m bench.recall --rows $(RECALL_ROWS)
+
+# Search (docs/recall.md): keyword and semantic search of a user with 10,000 messages in
+# tables of RECALL_ROWS and RECALL_ROWS/10 messages on every SQL backend, and recall@5 on
+# bench/recall_set.json.
+RECALL_ROWS ?= 1000000
+bench-recall: | .venv/bin/python
+	.venv/bin/python -m bench.recall --rows $(RECALL_ROWS)
 
 # A fresh checkout: `make bench` installs memstore and its drivers first (the servers it
 # needs are installed and started by .ci/services.sh and .ci/turso-server.sh).
