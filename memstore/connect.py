@@ -21,6 +21,7 @@ from . import validate as v
 from .adapters.inmemory import InMemoryDialect, NoAsyncRunner, NoRunner
 from .adapters.sqlite import SYNCHRONOUS_MODES, SqliteDialect, SqliteRunner
 from .adapters.threaded import ThreadedRunner
+from .budget import TokenCounter
 from .errors import MemstoreError, ValidationError
 from .recall import Embedder
 from .store import RETRIES, AsyncMemory, Clock, Memory
@@ -81,7 +82,8 @@ def connect(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
     retries: int = RETRIES, embedder: Embedder | None = None,
-    embedder_name: str | None = None,
+    embedder_name: str | None = None, token_counter: TokenCounter | None = None,
+    token_counter_name: str | None = None,
 ) -> Memory:
     """Open memstore on a URL or an existing connection.
 
@@ -98,12 +100,16 @@ def connect(
     a list of texts to a list of float vectors; in ``connect_async`` it may be async);
     ``embedder_name`` names its model in the vectors table (default: its ``name`` or
     ``model_name`` attribute, else its qualified name). See docs/recall.md.
+    ``token_counter`` counts a message's tokens for ``get_messages(max_tokens=...)``
+    (default: UTF-8 bytes / 4, no dependency); ``token_counter_name`` names it in the
+    counts table. See docs/budget.md.
     """
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
         "retries": v.bounded_int("retries", retries, 0, 100),
-        "embedder": embedder, "embedder_name": embedder_name}
+        "embedder": embedder, "embedder_name": embedder_name,
+        "token_counter": token_counter, "token_counter_name": token_counter_name}
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)
@@ -127,7 +133,8 @@ async def connect_async(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
     retries: int = RETRIES, embedder: Embedder | None = None,
-    embedder_name: str | None = None,
+    embedder_name: str | None = None, token_counter: TokenCounter | None = None,
+    token_counter_name: str | None = None,
 ) -> AsyncMemory:
     """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``.
 
@@ -141,7 +148,8 @@ async def connect_async(
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
         "retries": v.bounded_int("retries", retries, 0, 100),
-        "embedder": embedder, "embedder_name": embedder_name}
+        "embedder": embedder, "embedder_name": embedder_name,
+        "token_counter": token_counter, "token_counter_name": token_counter_name}
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)

@@ -33,10 +33,13 @@ DEFAULT_TABLES: dict[str, str] = {
     "search": "memstore_search",
     "search_fts": "memstore_search_fts",
     "vectors": "memstore_vectors",
+    # memstore's own, for budgeted reads (memstore.budget): token counts per counter.
+    "tokens": "memstore_tokens",
 }
 # The side tables named after the messages table when it has a custom name: key -> suffix.
 SIDE_TABLES: dict[str, str] = {"status": "status", "search": "search",
-                               "search_fts": "search_fts", "vectors": "vectors"}
+                               "search_fts": "search_fts", "vectors": "vectors",
+                               "tokens": "tokens"}
 # Index names of the TS package's schema, per table key. With custom table names the
 # indexes get names derived from the table, so two table sets can share one database.
 DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
@@ -48,6 +51,7 @@ DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
     "search": ("idx_memstore_search_chat", "idx_memstore_search_user"),
     "search_fts": (),
     "vectors": ("idx_memstore_vectors_chat", "idx_memstore_vectors_user"),
+    "tokens": (),  # its primary key (message_id, counter) is all a budgeted read needs
 }
 # Trigger names (SQLite's format: the FTS5 index follows memstore_search), per table key;
 # named per table set as indexes are, so two table sets in one file keep their own.

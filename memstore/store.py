@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from . import validate as v
 from .adapters.base import AsyncRunner, ChatImport, Dialect, Runner
+from .budget import TokenCounter, budget_plan, counter_name, default_counter
 from .errors import ClosedError, ValidationError
 from .models import (
     Chat,
@@ -121,8 +122,15 @@ class Operations:
     def __init__(self, dialect: Dialect, *, clock: Clock | None = None,
                  max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
                  embedder: Embedder | None = None, embedder_name: str | None = None,
+                 token_counter: TokenCounter | None = None,
+                 token_counter_name: str | None = None,
                  ) -> None:
         self._dialect = dialect
+        if token_counter is not None and not callable(token_counter):
+            raise ValidationError("token_counter", "must be a callable from a str to an int; "
+                                  f"got {type(token_counter).__name__}")
+        self._token_counter_name = counter_name(token_counter, token_counter_name)
+        self._token_counter = token_counter or default_counter
         if embedder is not None and not callable(embedder):
             raise ValidationError("embedder", "must be a callable from a list of texts to "
                                   f"a list of float vectors; got {type(embedder).__name__}")
@@ -253,12 +261,20 @@ class Operations:
 
     def _get_messages(
         self, chat_id: str, user_id: str | None, limit: int | None, before_id: int | None,
+        max_tokens: int | None = None,
     ) -> Plan[list[Message]]:
         chat_id = v.ident("chat_id", chat_id)
         user_id = v.optional_ident("user_id", user_id)
         read = v.read_limit("limit", limit)
         before = None if before_id is None else v.message_id("before_id", before_id)
-        return self._dialect.last_messages(chat_id, user_id, read, before)
+        if max_tokens is None:
+            return self._dialect.last_messages(chat_id, user_id, read, before)
+        budget = v.bounded_int("max_tokens", max_tokens, 1, v.MAX_MESSAGE_COUNT)
+        if before is not None:
+            raise ValidationError("before_id", "cannot be combined with max_tokens (a "
+                                  "budgeted read is always the newest turns)")
+        return budget_plan(self._dialect, chat_id, user_id, budget, read,
+                           self._token_counter, self._token_counter_name)
 
     def _replace_messages(
         self, chat_id: str, messages: Iterable[Mapping[str, Any]], user_id: str | None,
@@ -445,9 +461,12 @@ class Memory(Operations):
     def __init__(self, dialect: Dialect, runner: Runner, *, clock: Clock | None = None,
                  max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
                  embedder: Embedder | None = None, embedder_name: str | None = None,
-                 ) -> None:
+                 token_counter: TokenCounter | None = None,
+                 token_counter_name: str | None = None) -> None:
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
-                         retries=retries, embedder=embedder, embedder_name=embedder_name)
+                         retries=retries, embedder=embedder, embedder_name=embedder_name,
+                         token_counter=token_counter,
+                         token_counter_name=token_counter_name)
         self._runner = runner
 
     @property
@@ -551,14 +570,16 @@ class Memory(Operations):
 
     def get_messages(
         self, chat_id: str, *, user_id: str | None = None, limit: int | None = 100,
-        before_id: int | None = None,
+        before_id: int | None = None, max_tokens: int | None = None,
     ) -> list[Message]:
         """The newest ``limit`` messages of the chat, oldest first (``limit=None``: all of
         them, read in keyset pages). ``before_id``: the ``limit`` messages just older than
         that message (scrollback; NotFoundError if it is not a message of this chat).
         Order is (timestamp, id). With ``user_id``, that user's messages and those with
-        no user."""
-        return self._run(self._get_messages(chat_id, user_id, limit, before_id))
+        no user. ``max_tokens``: the newest whole turns (a turn starts at a user message)
+        whose token total fits, and whose count fits ``limit`` (None: no count limit);
+        the newest turn always whole, even alone over the budget (docs/budget.md)."""
+        return self._run(self._get_messages(chat_id, user_id, limit, before_id, max_tokens))
 
     def replace_messages(
         self, chat_id: str, messages: Iterable[MessageItem], *,
@@ -681,9 +702,13 @@ class AsyncMemory(Operations):
     def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
                  clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
                  retries: int = RETRIES, embedder: Embedder | None = None,
-                 embedder_name: str | None = None) -> None:
+                 embedder_name: str | None = None,
+                 token_counter: TokenCounter | None = None,
+                 token_counter_name: str | None = None) -> None:
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
-                         retries=retries, embedder=embedder, embedder_name=embedder_name)
+                         retries=retries, embedder=embedder, embedder_name=embedder_name,
+                         token_counter=token_counter,
+                         token_counter_name=token_counter_name)
         self._runner = runner
         # see plan.arun: a runner that settles a cancelled unit itself needs no shield
         self._shield = not getattr(runner, "settles_cancelled_units", False)
@@ -790,14 +815,17 @@ class AsyncMemory(Operations):
 
     async def get_messages(
         self, chat_id: str, *, user_id: str | None = None, limit: int | None = 100,
-        before_id: int | None = None,
+        before_id: int | None = None, max_tokens: int | None = None,
     ) -> list[Message]:
         """The newest ``limit`` messages of the chat, oldest first (``limit=None``: all of
         them, read in keyset pages). ``before_id``: the ``limit`` messages just older than
         that message (scrollback; NotFoundError if it is not a message of this chat).
         Order is (timestamp, id). With ``user_id``, that user's messages and those with
-        no user."""
-        return await self._run(self._get_messages(chat_id, user_id, limit, before_id))
+        no user. ``max_tokens``: the newest whole turns (a turn starts at a user message)
+        whose token total fits, and whose count fits ``limit`` (None: no count limit);
+        the newest turn always whole, even alone over the budget (docs/budget.md)."""
+        return await self._run(self._get_messages(chat_id, user_id, limit, before_id,
+                                                  max_tokens))
 
     async def replace_messages(
         self, chat_id: str, messages: Iterable[MessageItem], *,

@@ -26,7 +26,7 @@ from tests.backends import Backend, require_env
 
 DATABASE = f"memstore_t{os.getpid()}_{uuid.uuid4().hex[:8]}"
 TABLES = ("working_memory", "conversation_messages", "chat_sessions", "memstore_message_status",
-          "memstore_search", "memstore_vectors")
+          "memstore_search", "memstore_vectors", "memstore_tokens")
 _admin: dict[str, Any] = {}
 
 

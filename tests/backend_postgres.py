@@ -30,7 +30,7 @@ _shared: dict[str, psycopg.Connection[tuple[object, ...]]] = {}
 # DELETE rather than TRUNCATE: on tables this small, TRUNCATE's new files cost ~10x more.
 _EMPTY = ("DELETE FROM working_memory; DELETE FROM conversation_messages; "
           "DELETE FROM memstore_message_status; DELETE FROM memstore_search; "
-          "DELETE FROM memstore_vectors; "
+          "DELETE FROM memstore_vectors; DELETE FROM memstore_tokens; "
           "DELETE FROM chat_sessions; ALTER SEQUENCE conversation_messages_id_seq RESTART")
 
 

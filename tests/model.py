@@ -215,6 +215,34 @@ class Model:
                 if user_id is None or m.user_id is None or m.user_id == user_id]
         return rows if limit is None else rows[-limit:]
 
+    def get_messages_budget(self, chat_id: Any, user_id: Any, limit: Any,
+                            max_tokens: Any) -> list[MMsg]:
+        """get_messages(max_tokens=...): the newest whole turns (a turn starts at a user
+        message; the rows before the first one are a turn too) whose tokens (UTF-8 bytes
+        / 4, rounded up) and count fit; the newest turn always, whole."""
+        check_id("chat_id", chat_id)
+        check_id("user_id", user_id, optional=True)
+        limit = check_read_limit(limit)
+        if type(max_tokens) is not int or not 1 <= max_tokens <= 2**31 - 1:
+            raise Expected("max_tokens")
+        rows = [m for m in self._chat_order(chat_id)
+                if user_id is None or m.user_id is None or m.user_id == user_id]
+        turns: list[list[MMsg]] = []
+        for m in rows:
+            if m.role == "user" or not turns:
+                turns.append([])
+            turns[-1].append(m)
+        out: list[MMsg] = []
+        total = 0
+        for turn in reversed(turns):
+            tokens = sum((len(m.content.encode("utf-8")) + 3) // 4 for m in turn)
+            if out and (total + tokens > max_tokens
+                        or (limit is not None and len(out) + len(turn) > limit)):
+                break
+            out = turn + out
+            total += tokens
+        return out
+
     def replace_messages(self, chat_id: Any, items: list[dict[str, Any]],
                          user_id: Any) -> list[MMsg]:
         check_id("chat_id", chat_id)

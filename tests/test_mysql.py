@@ -623,7 +623,8 @@ def test_custom_table_names(db: str) -> None:
     names = {r[0] for r in run(db, "SELECT TABLE_NAME FROM information_schema.TABLES "
                                    "WHERE TABLE_SCHEMA = DATABASE()")}
     # the side tables follow msgs (MySQL has no FTS5 table: msgs_search_fts is SQLite's)
-    assert names == {"wm", "msgs", "chats", "msgs_status", "msgs_search", "msgs_vectors"}
+    assert names == {"wm", "msgs", "chats", "msgs_status", "msgs_search", "msgs_vectors",
+                     "msgs_tokens"}
     indexes = {r[0] for r in run(db, "SELECT INDEX_NAME FROM information_schema.STATISTICS "
                                      "WHERE TABLE_SCHEMA = DATABASE()")}
     assert "idx_msgs_messages_chat_order" in indexes

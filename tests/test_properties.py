@@ -264,6 +264,15 @@ class MemstoreMachine(RuleBasedStateMachine):
                   lambda: self.mems[node].get_messages(chat_id, user_id=user_id,
                                                        limit=limit))
 
+    @rule(node=nodes, chat_id=sometimes_bad(chat_ids, bad_ids), user_id=user_ids,
+          limit=read_limits, max_tokens=st.sampled_from([1, 2, 5, 10, 20, 50, 1000, 2**31 - 1,
+                                                         0, 2**31, True, "5"]))
+    def get_messages_within_a_budget(self, node: int, chat_id: Any, user_id: Any, limit: Any,
+                                     max_tokens: Any) -> None:
+        self.same(lambda: self.model.get_messages_budget(chat_id, user_id, limit, max_tokens),
+                  lambda: self.mems[node].get_messages(chat_id, user_id=user_id, limit=limit,
+                                                       max_tokens=max_tokens))
+
     def backend_id(self, model_id: int) -> int:
         """The backend's id of a model message; an id no backend has for one the model
         never stored (or that is gone)."""

@@ -142,7 +142,7 @@ def test_plain_names_stay_accepted() -> None:
     tables = {"working_memory": "wm", "messages": "msgs", "chats": "chats"}
     # the side tables' names follow the messages table's unless given
     side = {"search": "msgs_search", "search_fts": "msgs_search_fts",
-            "vectors": "msgs_vectors"}
+            "vectors": "msgs_vectors", "tokens": "msgs_tokens"}
     assert sqlfiles.resolve_tables(tables) == {**tables, "status": "msgs_status", **side}
     assert sqlfiles.resolve_tables({**tables, "status": "st"}) == {**tables, "status": "st",
                                                                    **side}

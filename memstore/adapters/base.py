@@ -222,6 +222,20 @@ class Dialect(ABC):
     def search_status(self) -> Plan[tuple[int, int]]:
         """(messages without a keyword side row, keyword side rows without a message)."""
 
+    # -- budgeted reads (memstore.budget drives these) ---------------------------------
+
+    @abstractmethod
+    def budget_page(self, chat_id: str, user_id: str | None, counter: str,
+                    before: tuple[Any, int] | None,
+                    limit: int) -> Plan[list[tuple[Message, int | None, tuple[Any, int]]]]:
+        """Up to ``limit`` of the chat's messages newest first (older than ``before``),
+        each with its stored count under ``counter`` (None: none yet) and its position."""
+
+    @abstractmethod
+    def tokens_store(self, counter: str,
+                     rows: Sequence[tuple[int, str, int]]) -> Plan[None]:
+        """Counts (message id, chat id, tokens) under ``counter``; one there stays."""
+
 class Runner(Protocol):
     """Runs units on one driver, blocking."""
 

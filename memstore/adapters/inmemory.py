@@ -54,6 +54,8 @@ class InMemoryDialect(Dialect):
         # (message id, model); like the SQL ones, only read through live messages.
         self._bodies: dict[int, str] = {}
         self._vectors: dict[tuple[int, str], bytes] = {}
+        # budgeted reads' token counts by (message id, counter)
+        self._tokens: dict[tuple[int, str], int] = {}
 
     @immediate
     def init_schema(self) -> None:
@@ -423,6 +425,22 @@ class InMemoryDialect(Dialect):
         before = [m for m in near if _read_order(m) < key]
         after = [m for m in near if _read_order(m) > key]
         return before[max(0, len(before) - count):], after[:count]
+
+    @immediate
+    def budget_page(self, chat_id: str, user_id: str | None, counter: str,
+                    before: tuple[Any, int] | None,
+                    limit: int) -> list[tuple[Message, int | None, tuple[Any, int]]]:
+        with self._lock:
+            rows = [m for m in reversed(self._chat_messages.get(chat_id, []))
+                    if (user_id is None or m.user_id in (user_id, None))
+                    and (before is None or _read_order(m) < before)][:limit]
+            return [(m, self._tokens.get((m.id, counter)), _read_order(m)) for m in rows]
+
+    @immediate
+    def tokens_store(self, counter: str, rows: Sequence[tuple[int, str, int]]) -> None:
+        with self._lock:
+            for i, _, n in rows:
+                self._tokens.setdefault((i, counter), n)
 
     @immediate
     def search_status(self) -> tuple[int, int]:

@@ -490,3 +490,32 @@ class SqlDialect(Dialect):
         lag, orphans = yield Unit("read", (self.stmt("search_lag", {}, "rows"),
                                            self.stmt("search_orphan_count", {}, "rows")))
         return int(lag[0][0]), int(orphans[0][0])
+
+    # -- budgeted reads (memstore.budget drives these) ---------------------------------
+
+    def budget_page(self, chat_id: str, user_id: str | None, counter: str,
+                    before: tuple[Any, int] | None,
+                    limit: int) -> Plan[list[tuple[Message, int | None, tuple[Any, int]]]]:
+        """Up to ``limit`` messages of the chat newest first (older than ``before``, a
+        position this returned), each with its count under ``counter`` (None: none yet)
+        and its position."""
+        params: dict[str, Any] = {"chat_id": chat_id, "counter": counter, "limit": limit}
+        name = "budget_page"
+        if before is not None:
+            name += "_before"
+            params["before_ts"], params["before_id"] = before
+        if user_id is not None:
+            name += "_of_user"
+            params["user_id"] = user_id
+        (rows,) = yield self.read(name, params)
+        decode = self.decode_time
+        return [(message_from_row(int(i), c, u, r, t, decode(ts)),
+                 None if tokens is None else int(tokens), (ts, int(i)))
+                for i, c, u, r, t, ts, tokens in rows]
+
+    def tokens_store(self, counter: str,
+                     rows: Sequence[tuple[int, str, int]]) -> Plan[None]:
+        sql = self.sql["tokens_store"]
+        yield Unit("write" if len(rows) > 1 else "write_one", tuple(
+            Stmt(sql, {"message_id": i, "counter": counter, "chat_id": c, "tokens": n})
+            for i, c, n in rows))

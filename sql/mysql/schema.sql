@@ -109,3 +109,15 @@ CREATE TABLE IF NOT EXISTS memstore_vectors (
   INDEX idx_memstore_vectors_chat (chat_id, model),
   INDEX idx_memstore_vectors_user (user_id, model)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- name: create_tokens
+-- memstore's own (budgeted reads, memstore.budget): each message's token count per
+-- counter, written the first time a budgeted read reaches the message (rows a TS app
+-- wrote too), never on the write path; read back through the message.
+CREATE TABLE IF NOT EXISTS memstore_tokens (
+  message_id BIGINT NOT NULL,
+  counter VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  chat_id VARCHAR(255) CHARACTER SET utf8mb4 /*!80017 COLLATE utf8mb4_0900_bin */ /*M!100202 COLLATE utf8mb4_nopad_bin */ NOT NULL,
+  tokens INT NOT NULL,
+  PRIMARY KEY (message_id, counter)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

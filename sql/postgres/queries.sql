@@ -550,3 +550,46 @@ WHERE NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id);
 -- removes them).
 SELECT COUNT(*) FROM memstore_search s
 WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m WHERE m.id = s.message_id);
+
+-- Budgeted reads (memstore.budget): the chat's rows newest first, each with its count
+-- under %(counter)s when it has one (NULL: memstore counts it and stores the count).
+
+-- name: budget_page
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, t.tokens
+FROM conversation_messages m
+LEFT JOIN memstore_tokens t ON t.message_id = m.id AND t.counter = %(counter)s
+WHERE m.chat_id = %(chat_id)s
+ORDER BY m.timestamp DESC, m.id DESC
+LIMIT %(limit)s;
+
+-- name: budget_page_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, t.tokens
+FROM conversation_messages m
+LEFT JOIN memstore_tokens t ON t.message_id = m.id AND t.counter = %(counter)s
+WHERE m.chat_id = %(chat_id)s AND (m.user_id = %(user_id)s OR m.user_id IS NULL)
+ORDER BY m.timestamp DESC, m.id DESC
+LIMIT %(limit)s;
+
+-- name: budget_page_before
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, t.tokens
+FROM conversation_messages m
+LEFT JOIN memstore_tokens t ON t.message_id = m.id AND t.counter = %(counter)s
+WHERE m.chat_id = %(chat_id)s
+  AND (m.timestamp < %(before_ts)s OR (m.timestamp = %(before_ts)s AND m.id < %(before_id)s))
+ORDER BY m.timestamp DESC, m.id DESC
+LIMIT %(limit)s;
+
+-- name: budget_page_before_of_user
+SELECT m.id, m.chat_id, m.user_id, m.role, m.content, m.timestamp, t.tokens
+FROM conversation_messages m
+LEFT JOIN memstore_tokens t ON t.message_id = m.id AND t.counter = %(counter)s
+WHERE m.chat_id = %(chat_id)s AND (m.user_id = %(user_id)s OR m.user_id IS NULL)
+  AND (m.timestamp < %(before_ts)s OR (m.timestamp = %(before_ts)s AND m.id < %(before_id)s))
+ORDER BY m.timestamp DESC, m.id DESC
+LIMIT %(limit)s;
+
+-- name: tokens_store
+-- DO NOTHING: two reads may count the same row at once; the count is the same.
+INSERT INTO memstore_tokens (message_id, counter, chat_id, tokens)
+VALUES (%(message_id)s, %(counter)s, %(chat_id)s, %(tokens)s)
+ON CONFLICT (message_id, counter) DO NOTHING;

@@ -125,3 +125,16 @@ CREATE INDEX IF NOT EXISTS idx_memstore_vectors_chat ON memstore_vectors (chat_i
 
 -- name: create_vectors_user_index
 CREATE INDEX IF NOT EXISTS idx_memstore_vectors_user ON memstore_vectors (user_id, model);
+
+-- name: create_tokens
+-- memstore's own (budgeted reads, memstore.budget): each message's token count per
+-- counter, written the first time a budgeted read reaches the message (rows a TS app
+-- wrote too), never on the write path; read back through the message, so a count of a
+-- deleted message is never used.
+CREATE TABLE IF NOT EXISTS memstore_tokens (
+  message_id INTEGER NOT NULL,
+  counter TEXT NOT NULL,
+  chat_id TEXT NOT NULL,
+  tokens INTEGER NOT NULL,
+  PRIMARY KEY (message_id, counter)
+);
