@@ -1,0 +1,132 @@
+"""Every ```python block of README.md and docs/ runs, and the docs site builds.
+
+Each block runs as its own program (``python block.py``) in a fresh temporary directory,
+offline: no server URL in its environment, proxies pointing at a closed port (so a block
+that reaches for the network fails), no API keys. A block must be complete: imports,
+data, everything. One that cannot run (it needs a server or a real model) is marked with
+the line ``<!-- docs-test: skip REASON -->`` right above its fence; the marked blocks are
+listed in SKIPPED below, so a new one is a visible change of this file, and their count is
+printed in the test summary.
+
+A block followed by "prints" and a ```text block is checked against that output.
+
+``mkdocs build --strict`` runs here too, so a broken link, a missing page or a docstring
+mkdocstrings cannot read fails `make test` (and CI).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIP_MARK = re.compile(r"<!--\s*docs-test:\s*skip\s+(.+?)\s*-->")
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"\n', re.M)
+FENCE = re.compile(r"^```(\S*)\s*$")
+
+# (file, first line of the block) of every block marked to skip: the rare, named exceptions.
+SKIPPED: set[tuple[str, int]] = set()
+
+
+@dataclass(frozen=True)
+class Block:
+    path: str  # relative to the repository
+    line: int  # the line of the opening fence, 1-based
+    lang: str
+    code: str
+    skip: str | None  # the reason given in the marker
+    output: str | None  # the ```text block it is said to print, if any
+
+
+def doc_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def expand_snippets(code: str) -> str:
+    """A block may be a whole file, ``--8<-- "examples/x.py"`` (pymdownx.snippets, as the
+    site shows it): that file is what runs."""
+    return SNIPPET.sub(lambda m: (ROOT / m.group(1)).read_text(encoding="utf-8"), code)
+
+
+def blocks(path: Path) -> list[Block]:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    found: list[Block] = []
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        start, lang = i, m.group(1)
+        j = i + 1
+        while not lines[j].startswith("```"):
+            j += 1
+        above = next((lines[k] for k in range(start - 1, -1, -1) if lines[k].strip()), "")
+        skip = SKIP_MARK.search(above)
+        found.append(Block(str(path.relative_to(ROOT)), start + 1, lang,
+                           expand_snippets("\n".join(lines[start + 1:j]) + "\n"),
+                           skip.group(1) if skip else None, None))
+        i = j + 1
+    # attach an output block: a ```text block whose preceding prose says "prints"
+    out: list[Block] = []
+    for n, b in enumerate(found):
+        nxt = found[n + 1] if n + 1 < len(found) else None
+        output = None
+        if b.lang == "python" and nxt is not None and nxt.lang == "text":
+            between = lines[b.line + b.code.count("\n") + 1:nxt.line - 1]
+            if "prints" in " ".join(between) and not any(FENCE.match(x) for x in between):
+                output = nxt.code
+        out.append(Block(b.path, b.line, b.lang, b.code, b.skip, output))
+    return out
+
+
+ALL = [b for f in doc_files() for b in blocks(f)]
+PYTHON = [b for b in ALL if b.lang == "python"]
+RUN = [b for b in PYTHON if b.skip is None]
+
+
+def offline_env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MEMSTORE_", "OPENAI_", "TURSO_", "PG", "ANTHROPIC_"))}
+    closed = "http://127.0.0.1:9"  # the discard port: nothing answers
+    env.update(HTTP_PROXY=closed, HTTPS_PROXY=closed, http_proxy=closed, https_proxy=closed,
+               NO_PROXY="", no_proxy="", OPENAI_AGENTS_DISABLE_TRACING="1",
+               HOME=str(tmp), PYTHONPATH=str(ROOT))
+    return env
+
+
+@pytest.mark.parametrize("block", RUN, ids=[f"{b.path}:{b.line}" for b in RUN])
+def test_python_block_runs(block: Block, tmp_path: Path) -> None:
+    script = tmp_path / "block.py"
+    script.write_text(block.code, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=offline_env(tmp_path),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (
+        f"{block.path}:{block.line} failed\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}")
+    if block.output is not None:
+        assert done.stdout == block.output, f"{block.path}:{block.line} printed otherwise"
+
+
+def test_skipped_blocks_are_the_named_ones() -> None:
+    marked = {(b.path, b.line) for b in PYTHON if b.skip is not None}
+    assert marked == SKIPPED, "a block marked docs-test: skip must be listed in SKIPPED"
+
+
+def test_blocks_are_found() -> None:
+    # a guard against the extractor silently finding nothing
+    assert len(RUN) >= 20 and any(b.path == "README.md" for b in RUN)
+
+
+def test_mkdocs_build_strict(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
+                           "--site-dir", str(tmp_path / "site")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+
