@@ -550,6 +550,7 @@ class Memory(Operations):
             self._runner.close()
 
     def __enter__(self) -> Memory:
+        self._check_open()  # `with mem:` on a closed Memory fails here, not at the first call
         return self
 
     def __exit__(
@@ -740,6 +741,7 @@ class AsyncMemory(Operations):
             await self._runner.aclose()
 
     async def __aenter__(self) -> AsyncMemory:
+        self._check_open()
         return self
 
     async def __aexit__(

@@ -1,0 +1,100 @@
+"""What a new user meets first (issue 30): URLs as SQLAlchemy writes them, `async with`
+without `await`, the closed-object messages, `with` on a closed Memory."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+import memstore
+from tests.backends import require_env
+
+
+def test_a_sqlalchemy_driver_suffix_is_ignored_on_sqlite(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # was: ValidationError suggesting sqlite:////agent.db, a file at the filesystem root
+    monkeypatch.chdir(tmp_path)
+    with memstore.connect("sqlite+aiosqlite:///agent.db") as mem:
+        mem.init_schema()
+        mem.save_message("c", "user", "hi")
+    assert (tmp_path / "agent.db").exists()
+
+    async def run() -> int:
+        async with await memstore.connect_async("sqlite+pysqlite:///agent.db") as amem:
+            return await amem.count_messages("c")
+    assert asyncio.run(run()) == 1
+
+
+def test_a_misspelt_scheme_suggests_the_same_path() -> None:
+    with pytest.raises(memstore.ValidationError) as e:
+        memstore.connect("sqllite:///agent.db")
+    assert "did you mean sqlite:///agent.db?" in str(e.value)
+    with pytest.raises(memstore.ValidationError) as e:
+        memstore.connect("/srv/agent.db")
+    assert "did you mean sqlite:////srv/agent.db?" in str(e.value)
+
+
+def test_postgresql_psycopg_url_is_accepted() -> None:
+    # migrate-from takes postgresql+psycopg://; connect and connect_async do too
+    url = require_env("MEMSTORE_TEST_POSTGRES_URL", "postgres")
+    scheme, rest = url.split("://", 1)
+    with memstore.connect(f"{scheme}+psycopg://{rest}") as mem:
+        assert mem.dialect == "postgres"
+
+    async def run() -> str:
+        async with memstore.connect_async(f"postgresql+psycopg://{rest}") as amem:
+            return amem.dialect
+    assert asyncio.run(run()) == "postgres"
+
+
+def test_async_with_connect_async_without_await(tmp_path: Path) -> None:
+    # was: TypeError ('coroutine' object does not support the asynchronous context manager
+    # protocol); aiosqlite.connect is both awaitable and a context manager, so is this
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+
+    async def run() -> memstore.AsyncMemory:
+        async with memstore.connect_async(url) as mem:
+            await mem.init_schema()
+            await mem.save_message("c", "user", "hi")
+            assert await mem.count_messages("c") == 1
+        return mem
+    mem = asyncio.run(run())
+    with pytest.raises(memstore.ClosedError):  # closed at the end of the block
+        asyncio.run(mem.count_messages("c"))
+    # still a coroutine: asyncio.run takes it as it took the coroutine before
+    opened = asyncio.run(memstore.connect_async(url))
+    assert isinstance(opened, memstore.AsyncMemory)
+    asyncio.run(opened.aclose())
+
+
+def test_closed_async_memory_names_connect_async(tmp_path: Path) -> None:
+    async def run() -> None:
+        mem = await memstore.connect_async("memory://")
+        await mem.aclose()
+        with pytest.raises(memstore.ClosedError) as e:
+            await mem.get_chat("c")
+        assert "memstore.connect_async()" in str(e.value)
+        assert "AsyncMemory" in str(e.value)
+    asyncio.run(run())
+    mem = memstore.connect("memory://")
+    mem.close()
+    with pytest.raises(memstore.ClosedError) as e:
+        mem.get_chat("c")
+    assert "memstore.connect()" in str(e.value) and "connect_async" not in str(e.value)
+
+
+def test_with_on_a_closed_memory_raises() -> None:
+    mem = memstore.connect("memory://")
+    mem.close()
+    with pytest.raises(memstore.ClosedError), mem:
+        pass
+
+    async def run() -> None:
+        amem = await memstore.connect_async("memory://")
+        await amem.aclose()
+        with pytest.raises(memstore.ClosedError):
+            async with amem:
+                pass
+    asyncio.run(run())
