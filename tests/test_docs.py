@@ -130,3 +130,16 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
 
+
+
+def test_the_version_is_written_once() -> None:
+    """pyproject.toml reads the version from memstore/__init__.py; the README's status
+    line and the changelog name the same one."""
+    import memstore
+
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in pyproject and "\nversion =" not in pyproject
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"**Status:** version {memstore.__version__}," in readme
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"\n## {memstore.__version__} " in changelog

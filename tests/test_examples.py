@@ -33,3 +33,24 @@ def test_fastapi_example_answers_bad_input_with_4xx(tmp_path: Path,
         assert empty_user.status_code == 422 and empty_user.json()["field"] == "user_id"
         bad_limit = client.get("/chats/trip/messages", params={"limit": 0})
         assert bad_limit.status_code == 422 and bad_limit.json()["field"] == "limit"
+
+
+SCRIPTS = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*.py")
+                 if p.name not in ("__init__.py", "fastapi_app.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[p.name for p in SCRIPTS])
+def test_example_script_runs_offline(script: Path, tmp_path: Path) -> None:
+    """Each example runs as `python examples/NAME.py` from a fresh directory, offline
+    (the docs show these files; .ci/run runs some against the built wheel)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMSTORE_", "OPENAI_"))}
+    env.update(OPENAI_AGENTS_DISABLE_TRACING="1", HTTPS_PROXY="http://127.0.0.1:9",
+               HTTP_PROXY="http://127.0.0.1:9")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip(), "an example prints what it did"
