@@ -2,8 +2,8 @@
 what an agent stored, for a person to look at.
 
 URL is a database URL as memstore.connect() takes it; without one, $MEMSTORE_URL, else
-sqlite:///memstore.db. Only init creates a SQLite file; the other commands refuse a path
-that does not exist.
+sqlite:///memstore.db. init, import, copy and migrate-from create the tables (and a
+SQLite file); doctor, chats, messages and memory refuse a SQLite path that does not exist.
 """
 # The docstring above is the --help description: plain text, no reST markup.
 
@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from . import sqlfiles
@@ -26,6 +27,25 @@ DIALECT_ALIASES = {"turso": "sqlite", "libsql": "sqlite", "mariadb": "mysql",
 URL_HELP = f"database URL (default: $MEMSTORE_URL, else {DEFAULT_URL})"
 
 
+class _Version(argparse._VersionAction):
+    """--version: memstore-sql's version from its metadata, and a warning (exit 1) when an
+    unrelated distribution also provides the memstore package (distribution.py)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None,
+                 ) -> None:
+        from . import distribution
+
+        installed, others = distribution.version(), distribution.foreign()
+        if installed is not None:
+            self.version = f"memstore {installed}"
+        if others:
+            print(f"{self.version}\nmemstore: {distribution.clash_message(others)}",
+                  file=sys.stderr)
+            parser.exit(1)
+        super().__call__(parser, namespace, values, option_string)
+
+
 def _parser() -> argparse.ArgumentParser:
     # Imported here, not at the top: the package is fully initialised by the time main()
     # runs, whatever order memstore/__init__.py imports its modules in.
@@ -33,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="memstore", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"memstore {__version__}")
+    p.add_argument("--version", action=_Version, version=f"memstore {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = sub.add_parser("schema", help="print the bundled schema of a dialect")
     # A fixed list: the name becomes part of a file path.
@@ -224,7 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 mem.init_schema()
                 print(f"memstore: tables ready ({mem.dialect})")
             elif args.command == "doctor":
-                problems = mem.doctor()
+                from . import distribution
+
+                clash = distribution.foreign()
+                problems = ([distribution.clash_message(clash)] if clash else []) + mem.doctor()
                 for line in problems:
                     print(f"problem: {line}")
                 if problems:

@@ -98,3 +98,46 @@ def test_with_on_a_closed_memory_raises() -> None:
             async with amem:
                 pass
     asyncio.run(run())
+
+
+def _foreign_memstore(where: Path) -> dict[str, str]:
+    """An environment in which the unrelated PyPI `memstore` is installed too: its
+    metadata (as pip leaves it) on the path, claiming memstore/__init__.py."""
+    import os
+
+    info = where / "memstore-0.0.4.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: memstore\nVersion: 0.0.4\n")
+    (info / "RECORD").write_text("memstore/__init__.py,,\nmemstore-0.0.4.dist-info/RECORD,,\n")
+    return {**os.environ, "PYTHONPATH": str(where)}
+
+
+def _memstore(*args: str, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "memstore", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_version_says_when_the_unrelated_memstore_is_installed(tmp_path: Path) -> None:
+    import importlib.metadata as md
+
+    code, out, err = _memstore("--version")
+    assert (code, out.strip(), err) == (0, f"memstore {md.version('memstore-sql')}", "")
+    code, out, err = _memstore("--version", env=_foreign_memstore(tmp_path / "site"))
+    assert code == 1
+    assert f"memstore {md.version('memstore-sql')}" in err
+    assert "pip uninstall memstore" in err and "--force-reinstall" in err
+
+
+def test_doctor_says_when_the_unrelated_memstore_is_installed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert _memstore("init", url)[0] == 0
+    code, out, _ = _memstore("doctor", url)
+    assert code == 0 and "schema OK" in out
+    code, out, _ = _memstore("doctor", url, env=_foreign_memstore(tmp_path / "site"))
+    assert code == 1 and "problem: another distribution provides the 'memstore' package" in out
+    assert "pip uninstall memstore" in out
