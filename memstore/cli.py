@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                    "oldest id printed)")
     m.add_argument("--json", action="store_true",
                    help="one JSON object per message and line (the export's field names)")
+    m.add_argument("--raw", action="store_true",
+                   help="print contents as stored (default: the visible text of the "
+                   "UIMessage rows the integrations and TS apps write)")
     w = sub.add_parser("memory", help="print the working memory of a chat or a user")
     w.add_argument("url", nargs="?", metavar="URL", help=URL_HELP)
     who = w.add_mutually_exclusive_group(required=True)
@@ -215,8 +218,24 @@ def _chat_line(c: Chat) -> str:
             f"{c.message_count}\t{c.title or ''}")
 
 
-def _message_block(m: Message) -> str:
-    return f"[{m.timestamp.isoformat()}] #{m.id} {m.role} ({m.user_id or '-'}):\n{m.content}\n"
+def _message_block(m: Message, raw: bool = False) -> str:
+    text = m.content if raw else _visible_text(m)
+    return f"[{m.timestamp.isoformat()}] #{m.id} {m.role} ({m.user_id or '-'}):\n{text}\n"
+
+
+def _visible_text(m: Message) -> str:
+    """A UIMessage row (an integration's or a TS app's) as the text a person reads; a row
+    without visible text (a tool call, say) as a note; any other content as stored."""
+    from .integrations import codec
+
+    row = codec.decode(m.role, m.content)
+    if row.kind == "text":
+        return m.content
+    if row.text:
+        return row.text
+    what = row.item.get("type") if isinstance(row.item, dict) else None
+    source = f"{row.framework} {what or 'item'}" if row.kind == "item" else "UIMessage"
+    return f"({source} without visible text; --raw prints the row)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif args.command == "messages":
                 for msg in mem.get_messages(args.chat, limit=args.limit,
                                             before_id=args.before):
-                    print(_message_json(msg) if args.json else _message_block(msg))
+                    print(_message_json(msg) if args.json else _message_block(msg, args.raw))
             elif args.command == "memory":
                 if args.chat:
                     wm = mem.get_working_memory(scope="chat", chat_id=args.chat)

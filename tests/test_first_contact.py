@@ -141,3 +141,24 @@ def test_doctor_says_when_the_unrelated_memstore_is_installed(tmp_path: Path) ->
     code, out, _ = _memstore("doctor", url, env=_foreign_memstore(tmp_path / "site"))
     assert code == 1 and "problem: another distribution provides the 'memstore' package" in out
     assert "pip uninstall memstore" in out
+
+
+def test_messages_prints_the_visible_text_of_uimessage_rows(tmp_path: Path) -> None:
+    # was: the raw UIMessage JSON of every row an integration or a TS app wrote
+    from memstore.integrations import codec
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    with memstore.connect(url) as mem:
+        mem.init_schema()
+        mem.save_message("c", "user", codec.ui_message("user", "Plan Rome"), user_id="u1")
+        mem.save_message("c", "assistant", codec.encode(
+            "openai-agents", {"type": "function_call", "name": "f", "arguments": "{}",
+                              "call_id": "x"}, role="assistant", text=None))
+        mem.save_message("c", "assistant", "plain text")
+    code, out, _ = _memstore("messages", url, "c")
+    assert code == 0
+    assert "user (u1):\nPlan Rome\n" in out and '"parts"' not in out
+    assert "(openai-agents function_call without visible text; --raw prints the row)" in out
+    assert "assistant (-):\nplain text\n" in out
+    code, raw, _ = _memstore("messages", url, "c", "--raw")
+    assert code == 0 and '"parts": [{"type": "text", "text": "Plan Rome"}]' in raw
