@@ -938,8 +938,11 @@ class ProgressDisplay:
         self.last = 0.0
         self.bar: Any = None
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.latest: Countable | None = None  # the last stats seen
+        self.shown: tuple[int, dict[str, int]] | None = None  # what the last line said
 
     def __call__(self, stats: Countable) -> None:
+        self.latest = stats
         done, total, counts = stats.progress()
         if self.tty and self.bar is None:
             try:
@@ -956,11 +959,23 @@ class ProgressDisplay:
         now = time.monotonic()
         if now - self.last >= self.every:
             self.last = now
-            of = f"/{total}" if total is not None else ""
-            others = "".join(f", {n} {name}" for name, n in counts.items())
-            print(f"{self.label} {done}{of} {self.unit}s{others}, {stats.seconds:.1f} s",
-                  file=self.stream, flush=True)
+            self._line(stats)
+
+    def _line(self, stats: Countable) -> None:
+        done, total, counts = stats.progress()
+        self.shown = (done, dict(counts))
+        of = f"/{total}" if total is not None else ""
+        others = "".join(f", {n} {name}" for name, n in counts.items())
+        print(f"{self.label} {done}{of} {self.unit}s{others}, {stats.seconds:.1f} s",
+              file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        elif self.latest is not None and self.shown is not None:
+            # The last line printed may be up to `every` seconds old (the user-scope
+            # working memories come after the last chat): end on the final counts, so the
+            # last progress line agrees with the summary printed after it.
+            done, _, counts = self.latest.progress()
+            if (done, dict(counts)) != self.shown:
+                self._line(self.latest)

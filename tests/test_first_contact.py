@@ -162,3 +162,19 @@ def test_messages_prints_the_visible_text_of_uimessage_rows(tmp_path: Path) -> N
     assert "assistant (-):\nplain text\n" in out
     code, raw, _ = _memstore("messages", url, "c", "--raw")
     assert code == 0 and '"parts": [{"type": "text", "text": "Plan Rome"}]' in raw
+
+
+def test_the_last_copy_progress_line_agrees_with_the_summary(tmp_path: Path) -> None:
+    # was: "copied 1/1 chats, 1 messages, 1 working memories" then a summary of 2: the
+    # user-scope working memory came after the last line printed (once a second)
+    src, dst = f"sqlite:///{tmp_path / 's.db'}", f"sqlite:///{tmp_path / 'd.db'}"
+    with memstore.connect(src) as mem:
+        mem.init_schema()
+        mem.save_message("c", "user", "x", user_id="u")
+        mem.update_working_memory(scope="chat", chat_id="c", content="a")
+        mem.update_working_memory(scope="user", user_id="u", content="b")
+    code, out, _ = _memstore("copy", src, dst)
+    lines = out.splitlines()
+    assert code == 0 and lines[-1].startswith("memstore: copied 1 chats, 1 messages, "
+                                              "2 working memories in ")
+    assert lines[-2].startswith("copied 1/1 chats, 1 messages, 2 working memories, ")
