@@ -178,3 +178,19 @@ def test_the_last_copy_progress_line_agrees_with_the_summary(tmp_path: Path) -> 
     assert code == 0 and lines[-1].startswith("memstore: copied 1 chats, 1 messages, "
                                               "2 working memories in ")
     assert lines[-2].startswith("copied 1/1 chats, 1 messages, 2 working memories, ")
+
+
+def test_the_working_memory_tool_logs_the_field_and_where_ids_come_from(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # was: "updating working memory failed: ValidationError", no field, no hint
+    from memstore.integrations import working_memory as wm
+
+    async def run() -> str:
+        async with memstore.connect_async("memory://") as mem:
+            return await wm.update_working_memory(mem, "secret facts", scope="chat")
+    with caplog.at_level("ERROR", logger="memstore"):
+        assert asyncio.run(run()) == "error"
+    (record,) = caplog.records
+    text = record.getMessage()
+    assert "chat_id: is required when scope is 'chat'" in text
+    assert "context" in text and "factory" in text and "secret facts" not in text
