@@ -1,4 +1,4 @@
-"""Every ```python block of README.md and docs/ runs, and the docs site builds.
+"""Every ```python and ```console block of README.md and docs/ runs, and the site builds.
 
 Each block runs as its own program (``python block.py``) in a fresh temporary directory,
 offline: no server URL in its environment, proxies pointing at a closed port (so a block
@@ -8,7 +8,10 @@ the line ``<!-- docs-test: skip REASON -->`` right above its fence; the marked b
 listed in SKIPPED below, so a new one is a visible change of this file, and their count is
 printed in the test summary.
 
-A block followed by "prints" and a ```text block is checked against that output.
+A block followed by "prints" and a ```text block is checked against that output. A
+```console block is a shell session: each ``$ command`` runs (in one fresh directory, in
+order) and must print the lines under it. ```sh blocks (install and make commands,
+command synopses with server URLs) are shown, not run.
 
 ``mkdocs build --strict`` runs here too, so a broken link, a missing page or a docstring
 mkdocstrings cannot read fails `make test` (and CI).
@@ -89,6 +92,7 @@ def blocks(path: Path) -> list[Block]:
 ALL = [b for f in doc_files() for b in blocks(f)]
 PYTHON = [b for b in ALL if b.lang == "python"]
 RUN = [b for b in PYTHON if b.skip is None]
+CONSOLE = [b for b in ALL if b.lang == "console"]
 
 
 def offline_env(tmp: Path) -> dict[str, str]:
@@ -113,6 +117,46 @@ def test_python_block_runs(block: Block, tmp_path: Path) -> None:
         assert done.stdout == block.output, f"{block.path}:{block.line} printed otherwise"
 
 
+def session(code: str) -> list[tuple[str, list[str]]]:
+    """A ```console block: ``$ command`` lines, each followed by the output it prints."""
+    steps: list[tuple[str, list[str]]] = []
+    for line in code.rstrip("\n").split("\n"):
+        if line.startswith("$ "):
+            steps.append((line[2:], []))
+        else:
+            assert steps, f"output before the first command: {line!r}"
+            steps[-1][1].append(line)
+    return steps
+
+
+def matches(expected: str, got: str) -> bool:
+    """Whitespace runs compare equal, and ``...`` stands for any text (a time, a path)."""
+    want, have = " ".join(expected.split()), " ".join(got.split())
+    pattern = ".*".join(re.escape(part) for part in want.split("..."))
+    return re.fullmatch(pattern, have) is not None
+
+
+@pytest.mark.parametrize("block", CONSOLE, ids=[f"{b.path}:{b.line}" for b in CONSOLE])
+def test_console_block_prints_what_it_shows(block: Block, tmp_path: Path) -> None:
+    """The commands of a ```console block run in order in one fresh directory (with
+    memstore's `memstore` and `python` first on PATH), each must succeed, and each must
+    print the lines shown under it (stdout and stderr together)."""
+    env = offline_env(tmp_path)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    for command, expected in session(block.code):
+        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=300)
+        got = done.stdout.rstrip("\n").split("\n") if done.stdout else []
+        want = list(expected)
+        while want and not want[-1].strip():
+            want.pop()
+        assert done.returncode == 0, f"{block.path}:{block.line}: $ {command}\n{done.stdout}"
+        assert len(got) == len(want) and all(map(matches, want, got)), (
+            f"{block.path}:{block.line}: $ {command}\nshown:\n" + "\n".join(want)
+            + "\nprinted:\n" + "\n".join(got))
+
+
 def test_skipped_blocks_are_the_named_ones() -> None:
     marked = {(b.path, b.line) for b in PYTHON if b.skip is not None}
     assert marked == SKIPPED, "a block marked docs-test: skip must be listed in SKIPPED"
@@ -120,7 +164,7 @@ def test_skipped_blocks_are_the_named_ones() -> None:
 
 def test_blocks_are_found() -> None:
     # a guard against the extractor silently finding nothing
-    assert len(RUN) >= 20 and any(b.path == "README.md" for b in RUN)
+    assert len(RUN) >= 20 and any(b.path == "README.md" for b in RUN) and CONSOLE
 
 
 def test_mkdocs_build_strict(tmp_path: Path) -> None:
