@@ -47,9 +47,10 @@ class _Version(argparse._VersionAction):
 
 
 def _parser() -> argparse.ArgumentParser:
-    # Imported here, not at the top: the package is fully initialised by the time main()
-    # runs, whatever order memstore/__init__.py imports its modules in.
-    from . import __version__
+    # Read here, when the package is fully initialised; getattr, because a
+    # memstore/__init__.py another distribution overwrote may not have it, and --version
+    # must still run to say so (_Version reads the version from the metadata).
+    __version__ = getattr(sys.modules[__package__ or "memstore"], "__version__", "unknown")
 
     p = argparse.ArgumentParser(prog="memstore", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
