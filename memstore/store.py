@@ -564,7 +564,7 @@ class AsyncMemory(Operations):
     """An agent's memory in one database, awaitable calls: every method of ``Memory`` with
     the same arguments, results and errors. Create it with :func:`memstore.connect_async`.
     One ``AsyncMemory`` may be shared by tasks, and by threads that each run an event loop
-    (where the driver allows; see the README)."""
+    (where the driver allows; see docs/async.md)."""
 
     def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
                  clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,

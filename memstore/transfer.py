@@ -36,7 +36,7 @@ field before anything of its chat is written). A complete chat is written as: th
 row (``save_chat``), its messages (``replace_messages``: the destination's messages of
 that chat are swapped for the file's, so importing twice stores nothing twice), a second
 ``save_chat`` when the saves moved ``updated_at`` / ``message_count`` away from the file's
-values, and its working memory (an upsert). Each call is atomic; see the README for what
+values, and its working memory (an upsert). Each call is atomic; see docs/transfer.md for what
 that means across calls (a chat interrupted between calls is finished by re-running).
 
 Every function has an ``AsyncMemory`` twin: ``aexport_records``, ``aexport``,
@@ -337,7 +337,7 @@ def export_records(mem: Memory, *, user_id: str | None = None,
     chat's messages are read at a time). ``user_id``: a data-subject export (the user's
     chats whole, their messages in other chats, their and their chats' working memory);
     ``chat_id``: one chat and its working memory; neither: everything reachable (see
-    the README)."""
+    docs/transfer.md)."""
     return _run_sync(_export_steps(_sync_memory(mem, "mem", "aexport_records"),
                                    user_id, chat_id))
 
