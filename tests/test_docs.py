@@ -41,6 +41,7 @@ SKIPPED: set[tuple[str, int]] = set()
 class Block:
     path: str  # relative to the repository
     line: int  # the line of the opening fence, 1-based
+    end: int  # the line of the closing fence, 1-based
     lang: str
     code: str
     skip: str | None  # the reason given in the marker
@@ -72,7 +73,7 @@ def blocks(path: Path) -> list[Block]:
             j += 1
         above = next((lines[k] for k in range(start - 1, -1, -1) if lines[k].strip()), "")
         skip = SKIP_MARK.search(above)
-        found.append(Block(str(path.relative_to(ROOT)), start + 1, lang,
+        found.append(Block(str(path.relative_to(ROOT)), start + 1, j + 1, lang,
                            expand_snippets("\n".join(lines[start + 1:j]) + "\n"),
                            skip.group(1) if skip else None, None))
         i = j + 1
@@ -82,10 +83,10 @@ def blocks(path: Path) -> list[Block]:
         nxt = found[n + 1] if n + 1 < len(found) else None
         output = None
         if b.lang == "python" and nxt is not None and nxt.lang == "text":
-            between = lines[b.line + b.code.count("\n") + 1:nxt.line - 1]
+            between = lines[b.end:nxt.line - 1]
             if "prints" in " ".join(between) and not any(FENCE.match(x) for x in between):
                 output = nxt.code
-        out.append(Block(b.path, b.line, b.lang, b.code, b.skip, output))
+        out.append(Block(b.path, b.line, b.end, b.lang, b.code, b.skip, output))
     return out
 
 
