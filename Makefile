@@ -5,7 +5,8 @@ SERVICES_DIR ?= /tmp/memstore-services
 PYTEST_ARGS ?=
 
 .PHONY: install test check lint types services services-stop services-cluster \
-	services-cluster-stop bench bench-recall bench-peers bench-copy bench-overhead clean
+	services-cluster-stop bench bench-recall bench-peers bench-copy bench-overhead clean docs \
+	release-check
 
 install:
 	python3 -m venv .venv
@@ -26,6 +27,15 @@ types:
 	$(PY) -m mypy --strict memstore
 
 check: lint types test
+
+# The documentation site, built as the tests build it (warnings are errors), into site/.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+# The release rehearsal CI runs: sdist + wheel (python -m build), twine check --strict,
+# the wheel installed in a fresh venv running the quick start and an integration example.
+release-check:
+	bash .ci/release-check.sh
 
 # Servers that stay up until `make services-stop` (`make test` finds them by SERVICES_DIR).
 # Prints `export` lines to paste into a shell, for running pytest yourself.
@@ -100,4 +110,4 @@ bench-peers:
 	$(PEERS_VENV)/bin/python -m bench.peers_frameworks --rows $(ROWS)
 
 clean:
-	rm -rf .venv build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .venv build dist site *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

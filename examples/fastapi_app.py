@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 import memstore
@@ -26,6 +27,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(lifespan=lifespan)
+
+
+# memstore checks every input before any SQL runs; bad input is the client's error (4xx),
+# not the server's (500). ValidationError names the field and the reason.
+@app.exception_handler(memstore.ValidationError)
+async def bad_input(request: Request, exc: memstore.ValidationError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=422)
+
+
+@app.exception_handler(memstore.NotFoundError)
+async def not_found(request: Request, exc: memstore.NotFoundError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=404)
 
 
 class Turn(BaseModel):

@@ -2,8 +2,8 @@
 what an agent stored, for a person to look at.
 
 URL is a database URL as memstore.connect() takes it; without one, $MEMSTORE_URL, else
-sqlite:///memstore.db. Only init creates a SQLite file; the other commands refuse a path
-that does not exist.
+sqlite:///memstore.db. init, import, copy and migrate-from create the tables (and a
+SQLite file); doctor, chats, messages and memory refuse a SQLite path that does not exist.
 """
 # The docstring above is the --help description: plain text, no reST markup.
 
@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from . import sqlfiles
@@ -26,14 +27,34 @@ DIALECT_ALIASES = {"turso": "sqlite", "libsql": "sqlite", "mariadb": "mysql",
 URL_HELP = f"database URL (default: $MEMSTORE_URL, else {DEFAULT_URL})"
 
 
+class _Version(argparse._VersionAction):
+    """--version: memstore-sql's version from its metadata, and a warning (exit 1) when an
+    unrelated distribution also provides the memstore package (distribution.py)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None,
+                 ) -> None:
+        from . import distribution
+
+        installed, others = distribution.version(), distribution.foreign()
+        if installed is not None:
+            self.version = f"memstore {installed}"
+        if others:
+            print(f"{self.version}\nmemstore: {distribution.clash_message(others)}",
+                  file=sys.stderr)
+            parser.exit(1)
+        super().__call__(parser, namespace, values, option_string)
+
+
 def _parser() -> argparse.ArgumentParser:
-    # Imported here, not at the top: the package is fully initialised by the time main()
-    # runs, whatever order memstore/__init__.py imports its modules in.
-    from . import __version__
+    # Read here, when the package is fully initialised; getattr, because a
+    # memstore/__init__.py another distribution overwrote may not have it, and --version
+    # must still run to say so (_Version reads the version from the metadata).
+    __version__ = getattr(sys.modules[__package__ or "memstore"], "__version__", "unknown")
 
     p = argparse.ArgumentParser(prog="memstore", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"memstore {__version__}")
+    p.add_argument("--version", action=_Version, version=f"memstore {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = sub.add_parser("schema", help="print the bundled schema of a dialect")
     # A fixed list: the name becomes part of a file path.
@@ -61,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
                    "oldest id printed)")
     m.add_argument("--json", action="store_true",
                    help="one JSON object per message and line (the export's field names)")
+    m.add_argument("--raw", action="store_true",
+                   help="print contents as stored (default: the visible text of the "
+                   "UIMessage rows the integrations and TS apps write)")
     w = sub.add_parser("memory", help="print the working memory of a chat or a user")
     w.add_argument("url", nargs="?", metavar="URL", help=URL_HELP)
     who = w.add_mutually_exclusive_group(required=True)
@@ -202,8 +226,24 @@ def _chat_line(c: Chat) -> str:
             f"{c.message_count}\t{c.title or ''}")
 
 
-def _message_block(m: Message) -> str:
-    return f"[{m.timestamp.isoformat()}] #{m.id} {m.role} ({m.user_id or '-'}):\n{m.content}\n"
+def _message_block(m: Message, raw: bool = False) -> str:
+    text = m.content if raw else _visible_text(m)
+    return f"[{m.timestamp.isoformat()}] #{m.id} {m.role} ({m.user_id or '-'}):\n{text}\n"
+
+
+def _visible_text(m: Message) -> str:
+    """A UIMessage row (an integration's or a TS app's) as the text a person reads; a row
+    without visible text (a tool call, say) as a note; any other content as stored."""
+    from .integrations import codec
+
+    row = codec.decode(m.role, m.content)
+    if row.kind == "text":
+        return m.content
+    if row.text:
+        return row.text
+    what = row.item.get("type") if isinstance(row.item, dict) else None
+    source = f"{row.framework} {what or 'item'}" if row.kind == "item" else "UIMessage"
+    return f"({source} without visible text; --raw prints the row)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,7 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 mem.init_schema()
                 print(f"memstore: tables ready ({mem.dialect})")
             elif args.command == "doctor":
-                problems = mem.doctor()
+                from . import distribution
+
+                clash = distribution.foreign()
+                problems = ([distribution.clash_message(clash)] if clash else []) + mem.doctor()
                 for line in problems:
                     print(f"problem: {line}")
                 if problems:
@@ -255,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif args.command == "messages":
                 for msg in mem.get_messages(args.chat, limit=args.limit,
                                             before_id=args.before):
-                    print(_message_json(msg) if args.json else _message_block(msg))
+                    print(_message_json(msg) if args.json else _message_block(msg, args.raw))
             elif args.command == "memory":
                 if args.chat:
                     wm = mem.get_working_memory(scope="chat", chat_id=args.chat)

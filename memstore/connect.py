@@ -11,8 +11,9 @@ import importlib
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Generator, Iterator, Mapping
 from contextlib import contextmanager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -110,7 +111,7 @@ def connect(
         "retries": v.bounded_int("retries", retries, 0, 100),
         "embedder": embedder, "embedder_name": embedder_name,
         "token_counter": token_counter, "token_counter_name": token_counter_name}
-    target = _default(target)
+    target = _without_driver(_default(target))
     if isinstance(target, str):
         scheme = _scheme(target)
         if scheme == "memory":
@@ -129,28 +130,76 @@ def connect(
     return Memory(dialect, runner, **opts)
 
 
-async def connect_async(
+def connect_async(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
     retries: int = RETRIES, embedder: Embedder | None = None,
     embedder_name: str | None = None, token_counter: TokenCounter | None = None,
     token_counter_name: str | None = None,
-) -> AsyncMemory:
-    """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``.
+) -> Opening:
+    """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``, or
+    ``async with memstore.connect_async(url) as mem:`` (closed at the end of the block;
+    ``async with await ...`` works too).
 
     The same targets as :func:`connect`, plus the async objects of the drivers that have
     them: a ``psycopg.AsyncConnection`` or ``psycopg_pool.AsyncConnectionPool``, and an
     async ``libsql_client.Client``. PostgreSQL and libsql-client URLs open the native async
     driver; SQLite and MySQL run their blocking driver on a thread of the ``AsyncMemory``'s
-    own (README, "Async").
+    own (docs/async.md).
     """
+    return Opening(_open_async(target, tables=tables, clock=clock,
+                               max_content_bytes=max_content_bytes, retries=retries,
+                               embedder=embedder, embedder_name=embedder_name,
+                               token_counter=token_counter,
+                               token_counter_name=token_counter_name))
+
+
+class Opening(Coroutine[Any, Any, AsyncMemory]):
+    """What :func:`connect_async` returns: a coroutine (await it, or hand it to
+    ``asyncio.run``, for the ``AsyncMemory``) and an async context manager that opens the
+    ``AsyncMemory`` and closes it at the end, as ``aiosqlite.connect`` is both."""
+
+    __slots__ = ("_coro", "_mem")
+
+    def __init__(self, coro: Coroutine[Any, Any, AsyncMemory]) -> None:
+        self._coro = coro
+        self._mem: AsyncMemory | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncMemory]:
+        return self._coro.__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._coro.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._coro.throw(*args)
+
+    def close(self) -> None:
+        self._coro.close()
+
+    async def __aenter__(self) -> AsyncMemory:
+        self._mem = await self._coro
+        return self._mem
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._mem is not None:
+            await self._mem.aclose()
+
+
+async def _open_async(
+    target: Target, *, tables: Mapping[str, str] | None, clock: Clock | None,
+    max_content_bytes: int, retries: int, embedder: Embedder | None,
+    embedder_name: str | None, token_counter: TokenCounter | None,
+    token_counter_name: str | None,
+) -> AsyncMemory:
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
         "retries": v.bounded_int("retries", retries, 0, 100),
         "embedder": embedder, "embedder_name": embedder_name,
         "token_counter": token_counter, "token_counter_name": token_counter_name}
-    target = _default(target)
+    target = _without_driver(_default(target))
     if isinstance(target, str):
         scheme = _scheme(target)
         if scheme == "memory":
@@ -177,6 +226,19 @@ def _default(target: str | Any | None) -> str | Any:
     return target
 
 
+def _without_driver(target: str | Any) -> str | Any:
+    """A SQLAlchemy-style URL's driver suffix is dropped, as migrate-from does:
+    ``postgresql+psycopg://`` is ``postgresql://``, ``sqlite+aiosqlite:///a.db`` is
+    ``sqlite:///a.db``; memstore brings its own driver for each scheme."""
+    if isinstance(target, str) and "://" in target:
+        scheme, rest = target.split("://", 1)
+        base = scheme.split("+", 1)[0]
+        if "+" in scheme and base.lower() in ("sqlite", "postgresql", "postgres", "mysql",
+                                              "mariadb"):
+            return f"{base}://{rest}"
+    return target
+
+
 def _scheme(url: str) -> str:
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in ("memory", "sqlite", *SCHEMES):
@@ -191,6 +253,9 @@ def _did_you_mean(url: str) -> str:
     if url == ":memory:":
         return "; for an in-memory SQLite database use sqlite://, for memstore's " \
             "in-process store memory://"
+    if "://" in url and url.endswith((".db", ".sqlite", ".sqlite3")):
+        # a misspelt scheme: keep the slashes as written (sqllite:///a.db -> sqlite:///a.db)
+        return f"; did you mean sqlite://{url.split('://', 1)[1]}?"
     if url.startswith("sqlite//") or url.endswith((".db", ".sqlite", ".sqlite3")):
         path = url.split("//", 1)[-1]
         return f"; did you mean sqlite:///{path}?"

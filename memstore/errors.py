@@ -59,7 +59,9 @@ class ClosedError(MemstoreError):
     backend, before touching the database."""
 
     def __init__(self, kind: str = "Memory") -> None:
-        super().__init__(f"this {kind} is closed; open a new one with memstore.connect()")
+        opener = "await memstore.connect_async()" if kind == "AsyncMemory" else \
+            "memstore.connect()"
+        super().__init__(f"this {kind} is closed; open a new one with {opener}")
 
 
 class ConflictError(BackendError):

@@ -684,6 +684,7 @@ class Memory(Operations):
             self._runner.close()
 
     def __enter__(self) -> Memory:
+        self._check_open()  # `with mem:` on a closed Memory fails here, not at the first call
         return self
 
     def __exit__(
@@ -697,7 +698,7 @@ class AsyncMemory(Operations):
     """An agent's memory in one database, awaitable calls: every method of ``Memory`` with
     the same arguments, results and errors. Create it with :func:`memstore.connect_async`.
     One ``AsyncMemory`` may be shared by tasks, and by threads that each run an event loop
-    (where the driver allows; see the README)."""
+    (where the driver allows; see docs/async.md)."""
 
     def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
                  clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
@@ -930,6 +931,7 @@ class AsyncMemory(Operations):
             await self._runner.aclose()
 
     async def __aenter__(self) -> AsyncMemory:
+        self._check_open()
         return self
 
     async def __aexit__(

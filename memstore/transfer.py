@@ -36,7 +36,7 @@ field before anything of its chat is written). A complete chat is written as: th
 row (``save_chat``), its messages (``replace_messages``: the destination's messages of
 that chat are swapped for the file's, so importing twice stores nothing twice), a second
 ``save_chat`` when the saves moved ``updated_at`` / ``message_count`` away from the file's
-values, and its working memory (an upsert). Each call is atomic; see the README for what
+values, and its working memory (an upsert). Each call is atomic; see docs/transfer.md for what
 that means across calls (a chat interrupted between calls is finished by re-running).
 
 Every function has an ``AsyncMemory`` twin: ``aexport_records``, ``aexport``,
@@ -337,7 +337,7 @@ def export_records(mem: Memory, *, user_id: str | None = None,
     chat's messages are read at a time). ``user_id``: a data-subject export (the user's
     chats whole, their messages in other chats, their and their chats' working memory);
     ``chat_id``: one chat and its working memory; neither: everything reachable (see
-    the README)."""
+    docs/transfer.md)."""
     return _run_sync(_export_steps(_sync_memory(mem, "mem", "aexport_records"),
                                    user_id, chat_id))
 
@@ -938,8 +938,11 @@ class ProgressDisplay:
         self.last = 0.0
         self.bar: Any = None
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.latest: Countable | None = None  # the last stats seen
+        self.shown: tuple[int, dict[str, int]] | None = None  # what the last line said
 
     def __call__(self, stats: Countable) -> None:
+        self.latest = stats
         done, total, counts = stats.progress()
         if self.tty and self.bar is None:
             try:
@@ -956,11 +959,23 @@ class ProgressDisplay:
         now = time.monotonic()
         if now - self.last >= self.every:
             self.last = now
-            of = f"/{total}" if total is not None else ""
-            others = "".join(f", {n} {name}" for name, n in counts.items())
-            print(f"{self.label} {done}{of} {self.unit}s{others}, {stats.seconds:.1f} s",
-                  file=self.stream, flush=True)
+            self._line(stats)
+
+    def _line(self, stats: Countable) -> None:
+        done, total, counts = stats.progress()
+        self.shown = (done, dict(counts))
+        of = f"/{total}" if total is not None else ""
+        others = "".join(f", {n} {name}" for name, n in counts.items())
+        print(f"{self.label} {done}{of} {self.unit}s{others}, {stats.seconds:.1f} s",
+              file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        elif self.latest is not None and self.shown is not None:
+            # The last line printed may be up to `every` seconds old (the user-scope
+            # working memories come after the last chat): end on the final counts, so the
+            # last progress line agrees with the summary printed after it.
+            done, _, counts = self.latest.progress()
+            if (done, dict(counts)) != self.shown:
+                self._line(self.latest)

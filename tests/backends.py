@@ -26,13 +26,14 @@ from memstore.store import Clock
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def require_env(var: str, backend: str) -> str:
-    """The server URL in ``var``, or fail (CI) / skip (locally) saying how to get one."""
+def require_env(var: str, backend: str, target: str = "make services") -> str:
+    """The server URL in ``var``, or fail (CI) / skip (locally) saying how to get one:
+    ``target`` is the make target that starts those servers."""
     url = os.environ.get(var)
     if url:
         return url
     message = (f"{backend}: ${var} is not set; start the test servers with "
-               f"`make services` and export what it prints")
+               f"`{target}` and export what it prints")
     if IN_CI:
         pytest.fail(f"CI=true and {message}", pytrace=False)
     pytest.skip(message)

@@ -190,6 +190,8 @@ class Model:
             self.chats[chat_id] = MChat(chat_id, user_id, None,
                                         min(m.timestamp for m in out), newest, len(out))
         else:
+            if chat.user_id is None:  # a save that names a user claims an ownerless chat
+                chat.user_id = user_id
             chat.message_count += len(out)
             chat.updated_at = max(chat.updated_at, newest)
         return out

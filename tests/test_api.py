@@ -139,7 +139,31 @@ def test_update_chat_title_creates_missing_chat(mem: Memory) -> None:
     mem.update_chat_title("new", "Renamed")
     chat = mem.get_chat("new")
     assert chat is not None
-    assert (chat.user_id, chat.title, chat.message_count) == (None, "Renamed", 1)
+    # the save with a user claimed the ownerless row; a rename keeps the owner
+    assert (chat.user_id, chat.title, chat.message_count) == ("u9", "Renamed", 1)
+
+
+def test_a_save_naming_a_user_claims_an_ownerless_chat(mem: Memory) -> None:
+    # issue 30: a title before the first turn made a chat row without an owner, and the
+    # saves with a user_id never claimed it, so get_chats(user_id=...) missed the chat.
+    mem.update_chat_title("t", "Trip")
+    assert mem.get_chat("t").user_id is None  # type: ignore[union-attr]
+    mem.save_messages("t", [{"role": "user", "content": "anon"}])  # no user: still none
+    assert mem.get_chat("t").user_id is None  # type: ignore[union-attr]
+    mem.save_messages("t", [{"role": "user", "content": "a"}], user_id="u1")
+    chat = mem.get_chat("t")
+    assert chat is not None and (chat.user_id, chat.title, chat.message_count) \
+        == ("u1", "Trip", 2)
+    assert [c.chat_id for c in mem.get_chats(user_id="u1")] == ["t"]
+    # an owner that is set never changes: another user's save, one message or a batch
+    mem.save_message("t", "user", "b", user_id="u2")
+    mem.save_messages("t", [{"role": "user", "content": "c"}] * 2, user_id="u2")
+    mem.replace_messages("t", [{"role": "user", "content": "d"}], user_id="u2")
+    assert mem.get_chat("t").user_id == "u1"  # type: ignore[union-attr]
+    # save_message (one message) claims too
+    mem.save_chat("s", title="Solo")
+    mem.save_message("s", "user", "hi", user_id="u3")
+    assert mem.get_chat("s").user_id == "u3"  # type: ignore[union-attr]
 
 
 def test_delete_chat_removes_messages_and_chat_memory(mem: Memory) -> None:

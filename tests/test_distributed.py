@@ -65,19 +65,20 @@ CATCH_UP_TIMEOUT = 10.0
 # -- Galera: the cluster, a database of this run's own, connections --------------------
 
 
-# require_env's hint names `make services`; these servers come from another target.
-GALERA = "galera (servers: `make services-cluster`)"
-SQLD = "sqld primary + replica (servers: `make services-cluster`)"
+# These servers come from their own make target, which require_env's hint names.
+GALERA = "galera"
+SQLD = "sqld primary + replica"
+CLUSTER = "make services-cluster"
 
 
 def galera_urls() -> list[str]:
-    urls = require_env("MEMSTORE_TEST_GALERA_URLS", GALERA).split(",")
+    urls = require_env("MEMSTORE_TEST_GALERA_URLS", GALERA, CLUSTER).split(",")
     assert len(urls) == 3, f"expected 3 node URLs in $MEMSTORE_TEST_GALERA_URLS, got {urls}"
     return urls
 
 
 def galera_admin_urls() -> list[str]:
-    return require_env("MEMSTORE_TEST_GALERA_ADMIN_URLS", GALERA).split(",")
+    return require_env("MEMSTORE_TEST_GALERA_ADMIN_URLS", GALERA, CLUSTER).split(",")
 
 
 def with_database(url: str, database: str) -> str:
@@ -501,8 +502,8 @@ class Sqld:
 @pytest.fixture(scope="module")
 def sqld() -> Iterator[Sqld]:
     token = os.environ.get("MEMSTORE_TEST_SQLD_TOKEN", "")
-    primary = require_env("MEMSTORE_TEST_SQLD_PRIMARY_URL", SQLD)
-    replica = require_env("MEMSTORE_TEST_SQLD_REPLICA_URL", SQLD)
+    primary = require_env("MEMSTORE_TEST_SQLD_PRIMARY_URL", SQLD, CLUSTER)
+    replica = require_env("MEMSTORE_TEST_SQLD_REPLICA_URL", SQLD, CLUSTER)
     # Tables of this run's own (other runs may share the servers).
     tag = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
     s = Sqld(f"{primary}?authToken={token}", f"{replica}?authToken={token}",

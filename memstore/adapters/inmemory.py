@@ -113,7 +113,8 @@ class InMemoryDialect(Dialect):
             self._chats[chat_id] = Chat(chat_id, user_id, None, oldest, newest, len(ids))
         else:
             self._chats[chat_id] = replace(
-                chat, message_count=chat.message_count + len(ids),
+                chat, user_id=chat.user_id if chat.user_id is not None else user_id,
+                message_count=chat.message_count + len(ids),
                 updated_at=max(chat.updated_at, newest))
         return ids
 

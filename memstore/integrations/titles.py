@@ -32,7 +32,8 @@ Return only the title.
 
 async def generate_title(mem: AsyncMemory, chat_id: str,
                          make_title: Callable[[str], Awaitable[str]], *,
-                         message: str | None = None) -> str | None:
+                         message: str | None = None,
+                         user_id: str | None = None) -> str | None:
     """Give a new chat a title, with the rule of ``@ai-sdk-tools/agents`` 1.2.0
     (``maybeGenerateChatTitle``): only when the chat is new, that is it has no chat row or
     its ``message_count`` is 0 (whatever its title). ``make_title(text)`` is your model
@@ -44,7 +45,12 @@ async def generate_title(mem: AsyncMemory, chat_id: str,
     ``message`` is the user's text of the turn (TS: the new user message); without it,
     the text of the chat's oldest user row. TS decides on the chat as loaded at the start
     of the turn, so call this before the turn is saved: before ``Runner.run`` with this
-    chat's session, before ``save_messages`` with PydanticAI."""
+    chat's session, before ``save_messages`` with PydanticAI.
+
+    ``user_id`` is the chat's user: a chat row this creates, or one without an owner, gets
+    that owner (an owner already set is kept), so the chat is in
+    ``get_chats(user_id=...)`` from the start. Without it the row has no owner until a save
+    that names a user claims it."""
     chat = await mem.get_chat(chat_id)
     if chat is not None and chat.message_count != 0:
         return None
@@ -58,5 +64,8 @@ async def generate_title(mem: AsyncMemory, chat_id: str,
     title = (await make_title(text)).strip()[:TITLE_MAX_LENGTH].strip()
     if not title:
         return None
-    await mem.update_chat_title(chat_id, title)
+    if user_id is not None and (chat is None or chat.user_id is None):
+        await mem.save_chat(chat_id, user_id=user_id, title=title)
+    else:
+        await mem.update_chat_title(chat_id, title)
     return title

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from ..errors import ValidationError
 from ..models import Scope
 from ..store import AsyncMemory
 
@@ -123,6 +124,18 @@ async def update_working_memory(mem: AsyncMemory, content: str, *, scope: Scope 
     try:
         await mem.update_working_memory(scope=scope, chat_id=chat_id, user_id=user_id,
                                         content=content)
+    except ValidationError as exc:
+        # the field and the reason (they never hold the content), and where a missing
+        # id comes from
+        hint = ""
+        if exc.field in ("chat_id", "user_id") and {"chat_id": chat_id,
+                                                    "user_id": user_id}[exc.field] is None:
+            hint = (f"; pass {exc.field}= to the tool's factory, or put {exc.field} in the "
+                    "run's context (Agents SDK: Runner.run(..., context={...}); PydanticAI: "
+                    "deps; LangChain: context)")
+        log.error("memstore: updating working memory failed: ValidationError: %s: %s%s",
+                  exc.field, exc.reason, hint)
+        return "error"
     except Exception as exc:
         log.error("memstore: updating working memory failed: %s", type(exc).__name__)
         return "error"

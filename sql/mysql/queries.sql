@@ -23,10 +23,12 @@ VALUES (%(chat_id)s, %(user_id)s, %(role)s, %(content)s, %(timestamp)s);
 
 -- name: touch_chat_for_messages
 -- Keeps the chat row true after saving :message_count messages: creates it if absent,
--- adds to message_count and never moves updated_at backwards.
+-- adds to message_count and never moves updated_at backwards. A row without an owner
+-- (made by a title first) is claimed by a save that names a user; an owner set stays.
 INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
 VALUES (%(chat_id)s, %(user_id)s, NULL, %(created_at)s, %(updated_at)s, %(message_count)s)
 ON DUPLICATE KEY UPDATE
+  user_id = COALESCE(user_id, VALUES(user_id)),
   message_count = message_count + VALUES(message_count),
   updated_at = GREATEST(updated_at, VALUES(updated_at));
 

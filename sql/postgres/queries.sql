@@ -33,6 +33,7 @@ WITH inserted AS (
   VALUES (%(chat_id)s::text, %(user_id)s::text, NULL, %(timestamp)s::timestamp,
           %(timestamp)s::timestamp, 1)
   ON CONFLICT (chat_id) DO UPDATE SET
+    user_id = COALESCE(chat_sessions.user_id, excluded.user_id),
     message_count = chat_sessions.message_count + 1,
     updated_at = GREATEST(chat_sessions.updated_at, excluded.updated_at)
 )
@@ -58,6 +59,7 @@ WITH batch AS (
   VALUES (%(chat_id)s::text, %(user_id)s::text, NULL, %(created_at)s, %(updated_at)s,
           %(message_count)s::integer)
   ON CONFLICT (chat_id) DO UPDATE SET
+    user_id = COALESCE(chat_sessions.user_id, excluded.user_id),
     message_count = chat_sessions.message_count + excluded.message_count,
     updated_at = GREATEST(chat_sessions.updated_at, excluded.updated_at)
 )

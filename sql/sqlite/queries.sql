@@ -16,10 +16,12 @@ VALUES (:chat_id, :user_id, :role, :content, :timestamp);
 
 -- name: touch_chat_for_messages
 -- Keeps the chat row true after saving :message_count messages: creates it if absent,
--- adds to message_count and never moves updated_at backwards.
+-- adds to message_count and never moves updated_at backwards. A row without an owner
+-- (made by a title first) is claimed by a save that names a user; an owner set stays.
 INSERT INTO chat_sessions (chat_id, user_id, title, created_at, updated_at, message_count)
 VALUES (:chat_id, :user_id, NULL, :created_at, :updated_at, :message_count)
 ON CONFLICT (chat_id) DO UPDATE SET
+  user_id = COALESCE(chat_sessions.user_id, excluded.user_id),
   message_count = chat_sessions.message_count + excluded.message_count,
   updated_at = MAX(chat_sessions.updated_at, excluded.updated_at);
 

@@ -116,3 +116,45 @@ async def test_before_the_turn_is_saved_as_ts_does(store_backend: Databases) -> 
     assert model.prompts == [prompt]
     chat = await mem.get_chat("run")
     assert chat is not None and chat.title == "Weather Today" and chat.message_count == 4
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("module", MODULES, ids=["openai_agents", "pydantic_ai"])
+async def test_the_title_gives_the_chat_its_user(
+        store_backend: Databases, module: ModuleType) -> None:
+    """generate_title(user_id=...) makes the new chat that user's, at once; an owner that
+    is set stays (issue 30: a title before the first turn made a chat with no owner)."""
+    mem = await store_backend.open()
+    assert await _helper(module)(mem, "t1", Model("Rome"), message="Rome?",
+                                 user_id="u1") == "Rome"
+    chat = await mem.get_chat("t1")
+    assert chat is not None and chat.user_id == "u1" and chat.title == "Rome"
+    assert [c.chat_id for c in await mem.get_chats(user_id="u1")] == ["t1"]
+
+    await mem.save_chat("t2", user_id="owner")  # a chat row with an owner, no messages
+    assert await _helper(module)(mem, "t2", Model("Paris"), message="Paris?",
+                                 user_id="u2") == "Paris"
+    chat = await mem.get_chat("t2")
+    assert chat is not None and chat.user_id == "owner" and chat.title == "Paris"
+
+
+@pytest.mark.asyncio
+async def test_a_title_first_then_a_session_turn_lists_the_chat_under_its_user(
+        store_backend: Databases) -> None:
+    """The README's order, without user_id on the title: the turn saved with a user claims
+    the ownerless chat row the title created."""
+    from agents import Agent, Runner
+    from agents.testing import ScriptedModel
+
+    from tests.integrations.sdk_helpers import get_text_message
+
+    mem = await store_backend.open()
+    script = ScriptedModel()
+    script.enqueue([get_text_message("Sunny.")])
+    await openai_agents.generate_title(mem, "c", Model("Weather"), message="Weather?")
+    chat = await mem.get_chat("c")
+    assert chat is not None and chat.user_id is None
+    await Runner.run(Agent(name="w", model=script), "Weather?",
+                     session=openai_agents.MemstoreSession("c", mem, user_id="u1"))
+    assert [(c.chat_id, c.title) for c in await mem.get_chats(user_id="u1")] \
+        == [("c", "Weather")]

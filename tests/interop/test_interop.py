@@ -437,3 +437,21 @@ def test_keyword_search_finds_what_ts_saved_and_never_what_it_deleted(
         assert [h.message.chat_id for h in mem.search_messages("rome", user_id="u1")] == ["c3"]
         assert mem.search_messages("vatican", user_id="u1") == []
         assert mem.index_messages() == 3  # c1's three side rows tidied away
+
+
+def test_a_chat_titled_by_ts_first_is_claimed_by_memstores_save(
+        target: Target, ts: RunTs) -> None:
+    """The TS app's updateChatTitle on a chat with no row creates one without an owner; a
+    memstore save that names a user claims it, so the TS app's getChats({userId}) lists
+    the chat (issue 30). An owner already set stays."""
+    init_with_cli(target)
+    ts(target, [op("updateChatTitle", "t1", "Trip to Rome")])
+    with memstore.connect(target.url) as mem:
+        chat = mem.get_chat("t1")
+        assert chat is not None and chat.user_id is None
+        mem.save_messages("t1", [{"role": "user", "content": "Rome?"}], user_id="u1")
+        mem.save_message("t1", "user", "me too", user_id="u2")
+    chat_u1, chats_u2 = ts(target, [op("getChats", userId="u1"), op("getChats", userId="u2")])
+    assert [(c["chatId"], c["title"], c["userId"]) for c in chat_u1] \
+        == [("t1", "Trip to Rome", "u1")]
+    assert chats_u2 == []
