@@ -223,3 +223,23 @@ def test_rows_another_writer_saves_and_deletes(tmp_path: Path) -> None:
         hits = mem.search_messages("tokyo", user_id="u")
         assert [h.message.role for h in hits] == ["assistant"]
         assert mem.index_messages() == 1  # the deleted row's side row
+
+
+def test_before_init_search_and_budgets_name_the_missing_table(tmp_path: Path) -> None:
+    """On the TS package's own tables, before `memstore init`: a clear SchemaError for
+    the new calls, and every other call as before."""
+    path = tmp_path / "ts.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((Path(__file__).parent / "fixtures" / "ts_schema_sqlite.sql")
+                       .read_text())
+    conn.close()
+    with memstore.connect(f"sqlite:///{path}") as mem:
+        mem.save_message("c", "user", "hello there", user_id="u")
+        with pytest.raises(memstore.SchemaError, match=r"memstore_search.*memstore init"):
+            mem.search_messages("hello", user_id="u")
+        with pytest.raises(memstore.SchemaError, match=r"memstore_tokens.*memstore init"):
+            mem.get_messages("c", max_tokens=10)
+        mem.init_schema()
+        assert [h.message.content for h in mem.search_messages("hello", user_id="u")] == [
+            "hello there"]
+        assert len(mem.get_messages("c", max_tokens=10)) == 1
