@@ -364,26 +364,28 @@ ORDER BY id LIMIT %(limit)s;
 
 -- name: search_pending_of_chat
 -- Messages of the chat the keyword side table has not seen (an anti-join), in id pages.
+-- A LEFT JOIN ... IS NULL, not NOT EXISTS: MariaDB materializes a NOT EXISTS subquery,
+-- reading every user's side rows on each search (seen: 0.07 s at 300k rows, growing).
 SELECT m.id, m.chat_id, m.user_id, m.role, m.content
 FROM conversation_messages m
-WHERE m.chat_id = %(chat_id)s AND m.id > %(after_id)s
-  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+LEFT JOIN memstore_search s ON s.message_id = m.id
+WHERE m.chat_id = %(chat_id)s AND m.id > %(after_id)s AND s.message_id IS NULL
 ORDER BY m.id
 LIMIT %(limit)s;
 
 -- name: search_pending_of_user
 SELECT m.id, m.chat_id, m.user_id, m.role, m.content
 FROM conversation_messages m
-WHERE m.user_id = %(user_id)s AND m.id > %(after_id)s
-  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+LEFT JOIN memstore_search s ON s.message_id = m.id
+WHERE m.user_id = %(user_id)s AND m.id > %(after_id)s AND s.message_id IS NULL
 ORDER BY m.id
 LIMIT %(limit)s;
 
 -- name: search_pending_all
 SELECT m.id, m.chat_id, m.user_id, m.role, m.content
 FROM conversation_messages m
-WHERE m.id > %(after_id)s
-  AND NOT EXISTS (SELECT 1 FROM memstore_search s WHERE s.message_id = m.id)
+LEFT JOIN memstore_search s ON s.message_id = m.id
+WHERE m.id > %(after_id)s AND s.message_id IS NULL
 ORDER BY m.id
 LIMIT %(limit)s;
 
@@ -411,27 +413,24 @@ WHERE s.user_id = %(user_id)s AND s.body LIKE %(pattern)s ESCAPE '!';
 -- Messages of the chat without a vector of %(model)s (an anti-join), in id pages.
 SELECT m.id, m.chat_id, m.user_id, m.role, m.content
 FROM conversation_messages m
-WHERE m.chat_id = %(chat_id)s AND m.id > %(after_id)s
-  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
-                  WHERE v.message_id = m.id AND v.model = %(model)s)
+LEFT JOIN memstore_vectors v ON v.message_id = m.id AND v.model = %(model)s
+WHERE m.chat_id = %(chat_id)s AND m.id > %(after_id)s AND v.message_id IS NULL
 ORDER BY m.id
 LIMIT %(limit)s;
 
 -- name: vector_pending_of_user
 SELECT m.id, m.chat_id, m.user_id, m.role, m.content
 FROM conversation_messages m
-WHERE m.user_id = %(user_id)s AND m.id > %(after_id)s
-  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
-                  WHERE v.message_id = m.id AND v.model = %(model)s)
+LEFT JOIN memstore_vectors v ON v.message_id = m.id AND v.model = %(model)s
+WHERE m.user_id = %(user_id)s AND m.id > %(after_id)s AND v.message_id IS NULL
 ORDER BY m.id
 LIMIT %(limit)s;
 
 -- name: vector_pending_all
 SELECT m.id, m.chat_id, m.user_id, m.role, m.content
 FROM conversation_messages m
-WHERE m.id > %(after_id)s
-  AND NOT EXISTS (SELECT 1 FROM memstore_vectors v
-                  WHERE v.message_id = m.id AND v.model = %(model)s)
+LEFT JOIN memstore_vectors v ON v.message_id = m.id AND v.model = %(model)s
+WHERE m.id > %(after_id)s AND v.message_id IS NULL
 ORDER BY m.id
 LIMIT %(limit)s;
 
