@@ -129,7 +129,9 @@ class MemstoreSession:
     ``metadata``), else the rows have no user.
 
     ``get_items(limit)``: ``None`` means ``session_settings.limit``, then all; ``limit <=
-    0`` gives ``[]``; otherwise the newest ``limit`` items, oldest first. ``add_items`` is
+    0`` gives ``[]``; otherwise the newest ``limit`` items, oldest first. With
+    ``max_tokens``, the newest whole turns within that many tokens (and ``limit`` items),
+    the newest turn always: never a tool output without its call (docs/budget.md). ``add_items`` is
     one transaction (up to 10,000 items per call; a larger list is written in batches of
     10,000, each atomic). ``pop_item`` removes and returns the newest item atomically (each
     item goes to exactly one of concurrent callers). ``clear_session`` deletes the items and
@@ -139,14 +141,20 @@ class MemstoreSession:
     def __init__(self, session_id: str, memory: AsyncMemory | str, *,
                  user_id: str | None = None,
                  session_settings: SessionSettings | Mapping[str, Any] | None = None,
-                 create_tables: bool = True) -> None:
+                 create_tables: bool = True, max_tokens: int | None = None) -> None:
         if not isinstance(session_id, str) or not session_id:
             raise ValidationError("session_id", "must be a non-empty str")
         if not isinstance(memory, (AsyncMemory, str)):
             raise ValidationError(
                 "memory", f"must be an AsyncMemory or a URL, got {type(memory).__name__}")
+        if max_tokens is not None and (isinstance(max_tokens, bool)
+                                       or not isinstance(max_tokens, int) or max_tokens < 1):
+            raise ValidationError("max_tokens", f"must be a positive int or None; got "
+                                  f"{max_tokens!r}")
         self.session_id = session_id
         self.user_id = user_id
+        # get_items returns whole turns within this many tokens (docs/budget.md)
+        self.max_tokens = max_tokens
         self.session_settings: SessionSettings | None = (
             SessionSettings() if session_settings is None
             else coerce_session_settings(cast(Any, session_settings)))
@@ -172,7 +180,7 @@ class MemstoreSession:
         if limit is not None and limit <= 0:
             return []
         mem = await self.memory()
-        rows = await mem.get_messages(self.session_id, limit=limit)
+        rows = await mem.get_messages(self.session_id, limit=limit, max_tokens=self.max_tokens)
         return [decode_item(row.role, row.content) for row in rows]
 
     async def add_items(self, items: list[TResponseInputItem], *,
