@@ -8,6 +8,8 @@ keyword searches (rare words, common words, short words, two-word queries) and e
 semantic searches over the user's 384-dimension vectors are timed (p50 / p90 of several
 rounds). Flatness: p50 at N ÷ p50 at N / 10. save_message is timed on the same tables:
 recall adds no statement to it (indexing runs before a search, never on the write path).
+Budgets (docs/budget.md): a read of the newest 1,250 tokens of a 10,000-message chat
+against ``get_messages(limit=50)``, the same 50 messages.
 
 The loads go through the raw drivers (executemany), into a schema / database / file of
 this run, never the tests' tables.
@@ -219,6 +221,18 @@ def measure(mem: memstore.Memory, rounds: int) -> dict[str, float]:
     saves = timed(lambda: mem.save_message("bench-save", "user", "w0001 w0002 w0003",
                                            user_id="u-saver"), rounds * 3)
     out["save_message p50 ms"] = p(saves, 0.5)
+    # a budgeted read of a 10,000-message chat against limit=50 (turns of 2 messages of
+    # ~25 tokens each: 1,250 tokens is the newest 50 messages)
+    for start in range(0, 10_000, 1000):
+        mem.save_messages("long", [
+            {"role": "user" if k % 2 == 0 else "assistant",
+             "content": f"message {start + k} " + "w0001 " * 15,
+             "timestamp": T0 + timedelta(seconds=start + k)} for k in range(1000)])
+    mem.get_messages("long", max_tokens=1250, limit=None)  # counts the rows it reaches
+    plain = timed(lambda: mem.get_messages("long", limit=50), rounds * 3)
+    budget = timed(lambda: mem.get_messages("long", max_tokens=1250, limit=None), rounds * 3)
+    out["limit=50 p50 ms"] = p(plain, 0.5)
+    out["budget p50 ms"] = p(budget, 0.5)
     return out
 
 
@@ -253,18 +267,22 @@ def main() -> int:
           f"--backends {args.backends}`\n- {os.cpu_count()} CPUs, load average {load}; one "
           f"user with {TARGET_MESSAGES:,} messages, {DIM}-dimension vectors\n")
     keys = ["catch-up ms", "keyword p50 ms", "keyword p90 ms", "embed 10k ms",
-            "semantic p50 ms", "save_message p50 ms"]
+            "semantic p50 ms", "save_message p50 ms", "limit=50 p50 ms", "budget p50 ms"]
     print("| backend | rows | " + " | ".join(keys) + " |")
     print("|---|---:|" + "---:|" * len(keys))
     flat: dict[str, list[float]] = {}
+    ratios: dict[str, float] = {}
     for name in args.backends.split(","):
         for n in (args.rows // 10, args.rows):
             with TARGETS[name](n) as mem:
                 got = measure(mem, args.rounds)
             flat.setdefault(name, []).append(got["keyword p50 ms"])
+            ratios[f"{name}@{n:,}"] = got["budget p50 ms"] / got["limit=50 p50 ms"]
             print(f"| {name} | {n:,} | " + " | ".join(f"{got[k]:.2f}" for k in keys) + " |",
                   flush=True)
-    print("\nkeyword p50 at N ÷ at N/10 (flat is ~1.0): " + ", ".join(
+    print("\nbudget ÷ limit=50 (target ≤ 1.2): " + ", ".join(
+        f"{name} {r:.2f}" for name, r in ratios.items()))
+    print("keyword p50 at N ÷ at N/10 (flat is ~1.0): " + ", ".join(
         f"{name} {v[1] / v[0]:.2f}" for name, v in flat.items() if v[0]))
     scores = recall_at_5()
     print(f"\nrecall@5 on bench/recall_set.json ({SET.stat().st_size:,} bytes): " + ", ".join(

@@ -33,8 +33,9 @@ from .errors import ValidationError
 from .models import Message
 
 TokenCounter = Callable[[str], int]
-# Rows per page of a budgeted read (newest first) and of the count catch-up.
-PAGE = 200
+# Rows per page of a budgeted read (newest first): a first page the size of a usual
+# history, then larger ones, so a small budget reads about what it returns.
+PAGES = (50, 200, 1000)
 DEFAULT_COUNTER_NAME = "memstore-utf8-bytes/4"
 
 
@@ -82,9 +83,12 @@ def budget_plan(dialect: Dialect, chat_id: str, user_id: str | None, max_tokens:
     total = 0
     fits = 0  # how many of ``taken`` (newest first) end at a turn start within the limits
     before: tuple[Any, int] | None = None
+    pages = 0
     while True:
-        page = yield from dialect.budget_page(chat_id, user_id, name, before, PAGE)
-        done = len(page) < PAGE
+        size = PAGES[min(pages, len(PAGES) - 1)]
+        pages += 1
+        page = yield from dialect.budget_page(chat_id, user_id, name, before, size)
+        done = len(page) < size
         for message, tokens, position in page:
             if tokens is None:
                 tokens = count(counter, message.content)
