@@ -213,7 +213,7 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
+class SearchScope:
     """Whose messages a search may see: a chat's, a user's (messages saved with that
     user id), or, with both, that user's messages in that chat."""
 
@@ -232,7 +232,7 @@ class Search:
 
     query: str
     words: tuple[str, ...]
-    scope: Scope
+    scope: SearchScope
     mode: Mode
     limit: int
     roles: frozenset[str] | None
@@ -277,7 +277,7 @@ def fuse(*rankings: Ranking) -> Ranking:
 Progress = Callable[[str, int], None]
 
 
-def catch_up_text(dialect: Dialect, scope: Scope | None,
+def catch_up_text(dialect: Dialect, scope: SearchScope | None,
                   progress: Progress | None = None) -> SearchPlan:
     """Give every message of the scope (None: of the whole table) that the keyword side
     table has not seen its row: found by an anti-join, never an id high-water mark (rows
@@ -295,7 +295,7 @@ def catch_up_text(dialect: Dialect, scope: Scope | None,
             return
 
 
-def catch_up_vectors(dialect: Dialect, scope: Scope | None, model: str,
+def catch_up_vectors(dialect: Dialect, scope: SearchScope | None, model: str,
                      progress: Progress | None = None) -> SearchPlan:
     """The same for ``model``'s vectors; a message with no visible text gets an empty
     vector (so it is not embedded again, and never a semantic hit)."""

@@ -41,13 +41,13 @@ from .recall import (
     Progress,
     Search,
     SearchHit,
+    SearchScope,
     embed_async,
     index_plan,
     model_name,
     search_plan,
     terms,
 )
-from .recall import Scope as SearchScope
 
 T = TypeVar("T")
 _MS = timedelta(milliseconds=1)
