@@ -55,11 +55,16 @@ class BackendError(MemstoreError):
 
 
 class ClosedError(MemstoreError):
-    """The ``Memory`` or ``AsyncMemory`` was closed; every call on it raises this, on every
-    backend, before touching the database."""
+    """The ``Memory`` or ``AsyncMemory`` (or an integration object) was closed; every call
+    on it raises this, on every backend, before touching the database. ``kind`` names the
+    closed object, ``remedy`` what to do instead (by default: open a new one)."""
 
-    def __init__(self, kind: str = "Memory") -> None:
-        super().__init__(f"this {kind} is closed; open a new one with memstore.connect()")
+    def __init__(self, kind: str = "Memory", remedy: str | None = None) -> None:
+        if remedy is None:
+            remedy = ("open a new one with memstore.connect_async()" if kind == "AsyncMemory"
+                      else "open a new one with memstore.connect()")
+        self.kind = kind
+        super().__init__(f"this {kind} is closed; {remedy}")
 
 
 class ConflictError(BackendError):

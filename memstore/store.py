@@ -121,6 +121,10 @@ class Operations:
         if self._closed:
             raise ClosedError(type(self).__name__)
 
+    def _closed_error(self, exc: ClosedError) -> ClosedError:
+        # An adapter does not know whether a Memory or an AsyncMemory drives it.
+        return exc if exc.kind == type(self).__name__ else ClosedError(type(self).__name__)
+
     # -- schema ------------------------------------------------------------------
 
     def _init_schema(self) -> Plan[None]:
@@ -391,7 +395,10 @@ class Memory(Operations):
 
     def _run(self, plan: Plan[T]) -> T:
         self._check_open()
-        return run(plan, self._runner.execute, self._retry)
+        try:
+            return run(plan, self._runner.execute, self._retry)
+        except ClosedError as exc:  # the runner closed under a call that was waiting for it
+            raise self._closed_error(exc) from None
 
     # -- schema ------------------------------------------------------------------
 
@@ -581,7 +588,10 @@ class AsyncMemory(Operations):
 
     async def _run(self, plan: Plan[T]) -> T:
         self._check_open()
-        return await arun(plan, self._runner.execute, self._retry, shield=self._shield)
+        try:
+            return await arun(plan, self._runner.execute, self._retry, shield=self._shield)
+        except ClosedError as exc:  # the runner closed under a call that was waiting for it
+            raise self._closed_error(exc) from None
 
     # -- schema ------------------------------------------------------------------
 

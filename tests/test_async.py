@@ -222,3 +222,42 @@ def test_calls_after_close_raise_closed_error(backend: Backend) -> None:
         mem.save_message("c", "user", "y")
     with pytest.raises(memstore.ClosedError):
         mem.init_schema()
+
+
+def test_closed_error_names_the_closed_object_and_how_to_open_another(
+        backend: Backend) -> None:
+    mem = backend.open(None)
+    mem.close()
+    with pytest.raises(memstore.ClosedError) as info:
+        mem.count_messages("c")
+    assert str(info.value) == "this Memory is closed; open a new one with memstore.connect()"
+
+    async def main() -> None:
+        assert backend.open_async is not None
+        amem = await backend.open_async(None)
+        await amem.aclose()
+        with pytest.raises(memstore.ClosedError) as info:
+            await amem.count_messages("c")
+        assert str(info.value) == ("this AsyncMemory is closed; open a new one with "
+                                   "memstore.connect_async()")
+
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["postgres", "mysql"])
+def test_a_call_that_finds_the_connection_closed_raises_closed_error(kind: str) -> None:
+    # What a call that waited for the connection while close() ran meets: the adapter's own
+    # closed check, which must be a ClosedError naming the Memory (was a BackendError on
+    # PostgreSQL), not a driver error nor a reconnect.
+    import importlib
+
+    server_url = importlib.import_module(f"tests.backend_{kind}").server_url
+    mem = memstore.connect(server_url())  # memstore's own connection; no SQL runs here
+    try:
+        mem.adapter.close()
+        with pytest.raises(memstore.ClosedError) as info:
+            mem.count_messages("c")
+        assert str(info.value) == ("this Memory is closed; open a new one with "
+                                   "memstore.connect()")
+    finally:
+        mem.close()

@@ -51,6 +51,7 @@ from psycopg.rows import tuple_row
 
 from ..errors import (
     BackendError,
+    ClosedError,
     ConflictError,
     MemstoreError,
     NodeNotReadyError,
@@ -350,7 +351,7 @@ class _OwnConnection:
     def ready(self) -> Connection:
         """The connection, reconnected if the server closed it (hold ``lock``)."""
         if self._closed:
-            raise BackendError("this Memory was closed", dialect=DIALECT)
+            raise ClosedError("Memory")
         if self._conn is None or _lost_while_idle(self._conn) or self._fatal.seen:
             # A lost connection is replaced, so the same Memory works again after a
             # server restart. (If it is lost during a call, that call fails with
@@ -591,7 +592,7 @@ class _AsyncOwnConnection:
     async def ready(self) -> AsyncConnection:
         """The connection, reconnected if the server closed it (hold a turn)."""
         if self._closed:
-            raise BackendError("this AsyncMemory was closed", dialect=DIALECT)
+            raise ClosedError("AsyncMemory")
         if self._conn is None or _lost_while_idle(self._conn) or self._fatal.seen:
             # Replaced, as the blocking side does (see _OwnConnection.ready).
             if self._conn is not None:

@@ -115,13 +115,19 @@ def encode_item(item: TResponseInputItem) -> MessageItem:
             "content": codec.encode(FRAMEWORK, item, role=role, text=item_text(item))}
 
 
+def _closed() -> ClosedError:
+    return ClosedError("MemstoreSession", "create a new MemstoreSession")
+
+
 class MemstoreSession:
     """An Agents SDK session (``agents.memory.Session``) whose history is the memstore
     chat ``session_id``.
 
     ``memory`` is an :class:`~memstore.AsyncMemory` (yours: never closed here) or a URL:
     then the session opens its own ``AsyncMemory`` on first use, creates the tables if
-    missing (``create_tables=True``) and closes it in :meth:`aclose`. ``user_id`` is the
+    missing (``create_tables=True``) and closes it in :meth:`close` (``await
+    session.close()``, as the SDK's own async sessions close; ``aclose`` is an alias).
+    After ``close`` every call on the session raises ``ClosedError``. ``user_id`` is the
     owner written with new rows; when None, each call takes it from the run context the
     runner passes (``wrapper.context``: ``user_id`` / ``userId``, directly or under
     ``metadata``), else the rows have no user.
@@ -201,11 +207,13 @@ class MemstoreSession:
 
     async def memory(self) -> AsyncMemory:
         """The ``AsyncMemory`` underneath (opened on first use when built from a URL)."""
+        if self._closed:
+            raise _closed()
         if self._mem is not None:
             return self._mem
         with self._guard:
             if self._closed:
-                raise ClosedError("this MemstoreSession was closed (aclose)")
+                raise _closed()
             opening = self._opening
             if opening is None:
                 opening = self._opening = Future()
@@ -254,15 +262,14 @@ class MemstoreSession:
                 self._mem = task.result()
                 opening.set_result(self._mem)
 
-    async def aclose(self) -> None:
-        """Close the ``AsyncMemory`` this session opened from a URL (one you passed in
-        stays open). Closing twice is fine."""
-        if self._url is None:
-            return
+    async def close(self) -> None:
+        """Close the session: later calls raise ``ClosedError``. Closes the
+        ``AsyncMemory`` this session opened from a URL (one you passed in stays open).
+        Closing twice is fine."""
         with self._guard:
             opening, self._opening = self._opening, None
             self._closed = True
-        if opening is None:
+        if self._url is None or opening is None:
             return
         try:
             mem = await asyncio.wrap_future(opening)
@@ -271,11 +278,13 @@ class MemstoreSession:
         self._mem = None
         await mem.aclose()
 
+    aclose = close  # the name memstore's own objects use
+
     async def __aenter__(self) -> MemstoreSession:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+        await self.close()
 
     def _user_id(self, wrapper: RunContextWrapper[Any] | None) -> str | None:
         if self.user_id is not None:
