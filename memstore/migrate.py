@@ -281,7 +281,11 @@ def _instant(value: object) -> datetime | None:
         raise ValueError(f"created_at is not a timestamp: {value!r}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"created_at {value.isoformat()} is outside the years 1-9999 "
+                         "in UTC") from None
     return value - timedelta(microseconds=value.microsecond % 1000)
 
 

@@ -171,7 +171,15 @@ def instant(field: str, value: object) -> datetime:
         raise ValidationError(
             field, "must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
         )
-    utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+    try:
+        utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before year 1 in UTC
+        raise ValidationError(
+            field,
+            f"must be between {MIN_INSTANT.isoformat()} and {MAX_INSTANT.isoformat()} "
+            "(the range a MySQL TIMESTAMP column holds); got " + value.isoformat()
+            + ", which is outside the years 1-9999 in UTC",
+        ) from None
     if utc.microsecond % 1000:
         raise ValidationError(
             field,

@@ -286,6 +286,27 @@ def test_a_bad_row_names_session_and_row_and_writes_nothing_of_its_session(
     assert f"session 'b-bad', row id {bad_id}" in err
 
 
+@pytest.mark.parametrize("created_at", ["0001-01-01 00:30:00+01:00",
+                                        "9999-12-31T23:30:00-01:00"])
+def test_a_created_at_outside_the_utc_years_is_a_migration_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], created_at: str) -> None:
+    # Was a raw OverflowError traceback from datetime.astimezone.
+    path = tmp_path / "agents.db"
+    write_sqlite_session(path, {"s": AGENT_ITEMS})
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE agent_messages SET created_at = ? WHERE id = "
+                   "(SELECT MIN(id) FROM agent_messages)", (created_at,))
+    db.close()
+    src, dst = sqlite_url(path), sqlite_url(tmp_path / "memstore.db")
+    with pytest.raises(migrate.MigrationError, match=r"session 's', row id \d+: created_at .* "
+                       r"outside the years 1-9999 in UTC"):
+        migrate.migrate_openai_agents(src, to=dst)
+    code, _out, err = run_cli(capsys, "migrate-from", "openai-agents", src, "--to", dst)
+    assert code == 1 and "outside the years 1-9999 in UTC" in err
+    assert "Traceback" not in err
+
+
 def test_a_non_message_row_in_langchain_is_refused(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "lc.db")
     write_langchain(url, {"s": lc_conversation("a")})
