@@ -313,6 +313,8 @@ def _convert(layout: _Layout, session_id: str, rows: list[tuple[Any, ...]],
             obj = json.loads(data)
         except ValueError as exc:
             raise bad(f"{layout.data_column} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise bad(f"{layout.data_column} {v.NESTED_TOO_DEEPLY}") from None
         if not isinstance(obj, dict):
             raise bad(f"{layout.data_column} must be a JSON object; got "
                       f"{type(obj).__name__}")

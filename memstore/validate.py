@@ -34,6 +34,11 @@ MAX_MESSAGE_COUNT = 2**31 - 1  # INTEGER / INT columns
 MAX_BATCH = 10_000
 MAX_ID = 2**63 - 1  # message ids are BIGINT-safe integers; larger cannot be an id
 
+# json.dumps / json.loads recurse once per level: past Python's recursion limit (about
+# 1,000 levels) they raise RecursionError, which memstore reports as this.
+NESTED_TOO_DEEPLY = ("is nested too deeply to be JSON memstore can read or write "
+                     "(about 1,000 levels of lists and objects at most)")
+
 MIN_INSTANT = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
 MAX_INSTANT = datetime(2038, 1, 19, 3, 14, 7, 999000, tzinfo=timezone.utc)
 
@@ -86,6 +91,8 @@ def content(field: str, value: object, max_bytes: int = MAX_CONTENT_BYTES) -> st
                 "store them as strings or null") from None
         except TypeError as exc:
             raise ValidationError(field, f"is not JSON-serialisable: {exc}") from None
+        except RecursionError:
+            raise ValidationError(field, NESTED_TOO_DEEPLY) from None
     elif not isinstance(value, str):
         raise ValidationError(field, f"must be a str, dict or list; got {type(value).__name__}")
     s = text(field, value)

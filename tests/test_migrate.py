@@ -307,6 +307,31 @@ def test_a_created_at_outside_the_utc_years_is_a_migration_error(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("framework", ["langchain", "openai-agents"])
+def test_a_row_nested_too_deeply_is_a_migration_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], framework: str) -> None:
+    # Was a raw RecursionError traceback from json.loads.
+    nested = '{"a":' * 100_000 + "1" + "}" * 100_000
+    if framework == "langchain":
+        url = sqlite_url(tmp_path / "lc.db")
+        write_langchain(url, {"s": lc_conversation("a")})
+        table, column = "message_store", "message"
+    else:
+        url = sqlite_url(tmp_path / "agents.db")
+        write_sqlite_session(tmp_path / "agents.db", {"s": AGENT_ITEMS})
+        table, column = "agent_messages", "message_data"
+    db = sqlite3.connect(url.removeprefix("sqlite:///"))
+    with db:
+        db.execute(f"UPDATE {table} SET {column} = ? WHERE id = "
+                   f"(SELECT MIN(id) FROM {table})", (nested,))
+    db.close()
+    dst = sqlite_url(tmp_path / "dst.db")
+    code, _out, err = run_cli(capsys, "migrate-from", framework, url, "--to", dst)
+    assert code == 1, err
+    assert re.search(rf"session 's', row id \d+: {column} is nested too deeply", err), err
+    assert "Traceback" not in err
+
+
 def test_a_non_message_row_in_langchain_is_refused(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "lc.db")
     write_langchain(url, {"s": lc_conversation("a")})

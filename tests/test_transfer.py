@@ -291,6 +291,8 @@ def test_a_bad_record_names_line_and_field_and_writes_nothing_of_its_chat(
      r"line 2: type: must be chat, message, working_memory or end"),
     (b'{"format":"memstore","version":1}\n{"type":"end","chats":1,"messages":0,'
      b'"working_memories":0}\n', r"line 2: chats: says 1 but the file has 0"),
+    (b'{"format":"memstore","version":1}\n' + b'{"a":' * 100_000 + b'1' + b'}' * 100_000
+     + b'\n', r"line 2: is nested too deeply to be JSON memstore can read"),
     (b'{"format":"memstore","version":1,"version":1}\n', r"line 1: is not valid JSON: the key "
      r"'version' appears twice"),
     (b'{"format":"memstore","version":1}\n{"type":"working_memory","scope":"user",'

@@ -22,6 +22,17 @@ PLUS_1H, MINUS_1H = timezone(timedelta(hours=1)), timezone(timedelta(hours=-1))
 
 Call = Callable[[Memory], Any]
 
+
+def deep(levels: int) -> dict[str, Any]:
+    """A dict nested ``levels`` deep: {"a": {"a": ... {}}}."""
+    top: dict[str, Any] = {}
+    inner = top
+    for _ in range(levels):
+        inner["a"] = {}
+        inner = inner["a"]
+    return top
+
+
 CASES: list[tuple[str, Call, str]] = [
     # ids
     ("empty chat_id", lambda m: m.save_message("", "user", "x"), "chat_id"),
@@ -61,6 +72,14 @@ CASES: list[tuple[str, Call, str]] = [
     ("NaN as a dict key", lambda m: m.save_message("c", "user", {NAN: 1}), "content"),
     ("-Infinity in working memory", lambda m: m.update_working_memory(
         scope="user", user_id="u", content={"x": {"y": -INF}}), "content"),
+    # json.dumps recursion past Python's limit (was a raw RecursionError)
+    ("content nested 100,000 deep", lambda m: m.save_message("c", "user", deep(100_000)),
+     "content"),
+    ("working memory nested 100,000 deep", lambda m: m.update_working_memory(
+        scope="user", user_id="u", content=deep(100_000)), "content"),
+    ("batch content nested 100,000 deep", lambda m: m.save_messages(
+        "c", [{"role": "user", "content": "ok"}, {"role": "user", "content": deep(100_000)}]),
+     "messages[1].content"),
     ("NaN in batch content", lambda m: m.save_messages(
         "c", [{"role": "user", "content": "ok"}, {"role": "user", "content": [NAN]}]),
      "messages[1].content"),

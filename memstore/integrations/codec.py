@@ -27,6 +27,7 @@ from typing import Any, Literal, NamedTuple
 
 from ..errors import ValidationError
 from ..models import Role
+from ..validate import NESTED_TOO_DEEPLY
 
 FORMAT_VERSION = 1
 KEY = "memstore"  # the metadata key that marks a row an integration wrote
@@ -70,6 +71,8 @@ def encode(framework: str, item: Any, *, role: Role, text: str | None,
         return json.dumps(ui, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError("item", f"is not JSON the row can hold: {exc}") from None
+    except RecursionError:
+        raise ValidationError("item", NESTED_TOO_DEEPLY) from None
 
 
 def ui_message(role: Role, text: str, *, message_id: str | None = None) -> str:
@@ -137,7 +140,7 @@ def _ui(content: str) -> dict[str, Any] | None:
         return None
     try:
         value, end = _raw_decode(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deeply to parse: a text row
         return None
     if end != len(content) and content[end:].strip(_JSON_SPACE):
         return None  # data after the value ("Extra data" to json.loads)

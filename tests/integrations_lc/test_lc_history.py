@@ -291,3 +291,13 @@ def test_closed_objects_from_a_url_do_not_reopen(tmp_path: Path) -> None:
         middleware._stores.sync()
     with memstore.connect(url) as mem:
         assert mem.count_messages("c1") == 1
+
+
+def test_a_deeply_nested_text_row_reads_as_text() -> None:
+    # Was a raw RecursionError: the whole chat unreadable.
+    deep_text = '{"q":' + "[" * 1000 + "]" * 1000 + "}"
+    mem = memstore.connect("memory://")
+    mem.save_message("c", "user", deep_text)
+    mem.save_message("c", "assistant", "after")
+    assert [(type(m), m.content) for m in MemstoreChatMessageHistory(mem, "c").messages] == [
+        (HumanMessage, deep_text), (AIMessage, "after")]

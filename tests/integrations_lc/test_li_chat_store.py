@@ -289,3 +289,12 @@ def test_closed_stores_from_a_url_do_not_reopen(tmp_path: Path) -> None:
     asyncio.run(after_aclose())
     with memstore.connect(url) as mem:
         assert mem.count_messages("c1") == 1
+
+
+def test_a_deeply_nested_text_row_reads_as_text() -> None:
+    # Was a raw RecursionError: the whole chat unreadable.
+    deep_text = '{"q":' + "[" * 1000 + "]" * 1000 + "}"
+    mem = memstore.connect("memory://")
+    mem.save_message("c", "user", deep_text)
+    assert [(m.role, m.content) for m in MemstoreChatStore(mem).get_messages("c")] == [
+        (MessageRole.USER, deep_text)]
