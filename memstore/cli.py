@@ -159,7 +159,10 @@ def missing_sqlite_file(url: str) -> str | None:
     sqlite3 creates a missing file on connect, so a mistyped path would otherwise be
     reported as an empty or unmigrated database (and leave a stray file behind). The path
     is read as connect() reads it: sqlite:///rel.db, sqlite:////abs.db; none is memory."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None  # a malformed URL: connect() says which part
     if parts.scheme.lower() != "sqlite" or parts.netloc:
         return None  # not SQLite, or a URL connect() refuses with its own message
     path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)

@@ -43,7 +43,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from . import validate as v
 from .connect import connect
-from .errors import MemstoreError, ValidationError
+from .errors import BackendError, MemstoreError, ValidationError
 from .integrations import codec
 from .models import MessageItem, Role
 from .store import Memory
@@ -184,12 +184,28 @@ def _quoted(name: str) -> str:
     return ".".join(f'"{p}"' for p in name.split("."))
 
 
+def _source_error(exc: Exception, url: str | None) -> BackendError:
+    """A driver error reading the source as a BackendError (the URL's password never
+    shown; the driver's exception is ``__cause__``)."""
+    text = str(exc).strip()
+    if url is not None:
+        text = v.redact(text, url)
+    return BackendError(f"reading the source database failed: {type(exc).__name__}: "
+                        f"{text}")
+
+
 class _Source:
     """A read-only connection to the source database (sqlite3 or psycopg)."""
 
     def __init__(self, url: str) -> None:
         plain = _driverless(url)
-        parts = urlsplit(plain)
+        if plain.partition(":")[0] in ("postgresql", "postgres"):
+            v.url_parts(plain, "PostgreSQL", hosts=True)  # never quotes the password
+        try:
+            parts = urlsplit(plain)
+        except ValueError:
+            raise ValidationError("url", "not a valid URL: the host cannot be parsed") \
+                from None
         self.conn: Any
         if parts.scheme == "sqlite":
             if parts.netloc:
@@ -210,17 +226,28 @@ class _Source:
             except ImportError:
                 raise MemstoreError("reading PostgreSQL needs psycopg: "
                                     "pip install 'memstore-sql[postgres]'") from None
+            from .adapters import postgres
+
             self.dialect = "postgres"
             self.param = "%s"
-            self.conn = psycopg.connect(plain, autocommit=True)
+            options = postgres._connect_options(plain)  # a malformed URL: ValidationError
+            try:
+                self.conn = psycopg.connect(plain, autocommit=True, **options)
+            except psycopg.Error as exc:
+                raise _source_error(exc, plain) from exc
         else:
             raise ValidationError("url", f"migrate-from reads sqlite:// or postgresql:// URLs; "
                                   f"got {parts.scheme or '(no scheme)'!r}")
 
     def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(sql.replace("?", self.param), params)
-        rows: list[tuple[Any, ...]] = cur.fetchall()
-        cur.close()
+        try:
+            cur = self.conn.execute(sql.replace("?", self.param), params)
+            rows: list[tuple[Any, ...]] = cur.fetchall()
+            cur.close()
+        except MemstoreError:
+            raise
+        except Exception as exc:  # sqlite3 / psycopg errors: a lost server, a locked file
+            raise _source_error(exc, None) from exc
         return rows
 
     def columns(self, table: str) -> set[str]:

@@ -97,6 +97,10 @@ def sql_dir() -> Path:
 def resolve_tables(tables: Mapping[str, str] | None) -> dict[str, str]:
     """Validate a ``tables=`` mapping once, at construction."""
     resolved = dict(DEFAULT_TABLES)
+    if tables is not None and not isinstance(tables, Mapping):
+        raise ValidationError("tables", "must be a mapping of table keys to names, like "
+                              "{'messages': 'agent_messages'}; got "
+                              f"{type(tables).__name__}")
     for key, name in (tables or {}).items():
         if key not in DEFAULT_TABLES:
             raise ValidationError(

@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from .errors import ValidationError
 from .models import ROLES, SCOPES, NewMessage
@@ -241,6 +243,64 @@ def seconds(field: str, value: str | float, *, what: str) -> float:
         raise ValidationError(
             field, f"{what} must be a positive number of seconds; got '{shown}'{note}")
     return number
+
+
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_IPV6_HOST = re.compile(r"\[[^\[\]]+\](:[^\[\]]*)?")
+
+
+def url_parts(url: str, kind: str, *, hosts: bool = False) -> SplitResult:
+    """``urlsplit(url)`` for a database URL, every malformed part refused with a
+    ``ValidationError("url", "not a valid <kind> URL: the <part> ...")`` that names the
+    part and never quotes the URL or any part of it (the URL may hold a password).
+
+    Checked: percent-escapes in the user name, password, host, path and query (``%`` not
+    followed by two hex digits; ``%00``, a NUL no database takes), IPv6 hosts in brackets,
+    and the port (a number from 0 to 65535). ``hosts=True`` allows libpq's list of hosts
+    (``h1:5432,h2:5433``), whose ports libpq checks itself."""
+    def bad(part: str, reason: str) -> ValidationError:
+        return ValidationError("url", f"not a valid {kind} URL: the {part} {reason}")
+
+    rest = url.partition("://")[2]
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo, _, hostport = netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    after = rest[len(netloc):]
+    path, _, query = after.split("#", 1)[0].partition("?")
+    for part, value in (("user name", user), ("password", password), ("host", hostport),
+                        ("path", path), ("query string", query)):
+        if _BAD_PERCENT.search(value):
+            raise bad(part, "has a '%' that is not followed by two hex digits (write a "
+                      "literal % as %25)")
+        if "%00" in value:
+            raise bad(part, "contains %00, a NUL character, which no database accepts")
+    for host in hostport.split(",") if hosts else [hostport]:
+        if "[" in host or "]" in host:
+            if "[]" in host:
+                raise bad("host", "is an empty IPv6 address []")
+            if not _IPV6_HOST.fullmatch(host):
+                raise bad("host", "has an unbalanced '[' or ']' (write an IPv6 address "
+                          "as [::1])")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise bad("host", "cannot be parsed") from None
+    if not hosts:
+        try:
+            parts.port  # noqa: B018  (parses the port; ValueError when it is not one)
+        except ValueError:
+            raise bad("port", "must be a number from 0 to 65535") from None
+    return parts
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (a driver's message about ``url``) without the URL or its password."""
+    parts = url.partition("://")[2]
+    userinfo = re.split(r"[/?#]", parts, maxsplit=1)[0].rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    for secret in sorted({url, password, unquote(password)} - {""}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def new_message(item: object, now: datetime,

@@ -58,13 +58,14 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 import pymysql
 from pymysql.constants import SERVER_STATUS
@@ -98,11 +99,13 @@ TIMEOUTS = {"connect_timeout": 10.0, "read_timeout": 60.0, "write_timeout": 60.0
 # (building that TLS context costs ~70 ms per connection); ssl_disabled=true skips it.
 SSL_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
                "ssl_disabled")
+SSL_FILES = ("ssl_ca", "ssl_cert", "ssl_key")
 
 
 def _whole(low: int, high: int, unit: str) -> Callable[[str, str], int]:
     def check(name: str, value: str) -> int:
-        if not value.isdigit() or not low <= int(value) <= high:
+        # isascii: "²".isdigit() is True, and int("²") a ValueError
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             raise ValidationError("url", f"{name} must be a whole number of {unit} from "
                                   f"{low} to {high}; got {value!r}")
         return int(value)
@@ -825,14 +828,11 @@ def _chunks(rows: list[list[Any]], sizes: list[int], budget: int) -> Iterator[li
 def _connect_options(url: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
     """PyMySQL's connect() arguments for a URL, and the session variables it sets (their
     session.sql statement names and parameters)."""
-    parts = urlsplit(url)
+    parts = validate.url_parts(url, "MySQL")
     database = unquote(parts.path.lstrip("/"))
     if not database or "/" in database:
         raise ValidationError("url", "name the database: mysql://user:password@host:3306/DB")
-    try:
-        port = parts.port or 3306
-    except ValueError:
-        raise ValidationError("url", "the port must be a number") from None
+    port = parts.port or 3306
     kwargs: dict[str, Any] = dict(TIMEOUTS)
     settings: dict[str, dict[str, Any]] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -840,6 +840,8 @@ def _connect_options(url: str) -> tuple[dict[str, Any], list[tuple[str, dict[str
             kwargs[name] = validate.seconds("url", value, what=name)
         elif name in SESSION_VARIABLES:  # memstore's, not PyMySQL's: see MysqlRunner
             settings[f"set_{name}"] = {"value": SESSION_VARIABLES[name](name, value)}
+        elif name in SSL_FILES and not os.path.isfile(value):
+            raise ValidationError("url", f"{name}: no file at {value!r}")
         elif name in SSL_OPTIONS or name == "unix_socket":
             flag = name in ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
             kwargs[name] = value.lower() in ("1", "true", "yes") if flag else value

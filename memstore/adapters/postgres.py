@@ -49,6 +49,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import Format, TransactionStatus
 from psycopg.rows import tuple_row
 
+from .. import validate
 from ..errors import (
     BackendError,
     ClosedError,
@@ -801,10 +802,12 @@ class AsyncPostgresRunner:
 
 
 def _connect_options(url: str) -> dict[str, Any]:
+    validate.url_parts(url, "PostgreSQL", hosts=True)
     try:
         params = conninfo_to_dict(url)
-    except psycopg.Error as exc:
-        raise ValidationError("url", f"not a valid PostgreSQL URL: {exc}") from None
+    except psycopg.Error as exc:  # libpq quotes the part it could not parse: redacted
+        raise ValidationError("url", "not a valid PostgreSQL URL: "
+                              + validate.redact(str(exc).strip(), url)) from None
     # Shown in pg_stat_activity unless the URL sets application_name.
     options: dict[str, Any] = {"fallback_application_name": "memstore"}
     if "connect_timeout" not in params and "PGCONNECT_TIMEOUT" not in os.environ:

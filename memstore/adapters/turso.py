@@ -33,7 +33,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from .. import validate
 from ..errors import BackendError, MemstoreError, ValidationError
@@ -181,7 +181,7 @@ class _Target(NamedTuple):
 
     @classmethod
     def parse(cls, url: str) -> _Target:
-        parts = urlsplit(url)
+        parts = validate.url_parts(url, "libSQL")
         scheme = parts.scheme.lower()
         if parts.username or parts.password or parts.fragment:
             raise ValidationError("url", "a libSQL URL has no user, password or #fragment; "
