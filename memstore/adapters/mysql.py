@@ -60,6 +60,7 @@ import functools
 import logging
 import os
 import re
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,8 +96,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 UTC = timezone.utc
 TIMEOUTS = {"connect_timeout": 10.0, "read_timeout": 60.0, "write_timeout": 60.0}
-# TLS, as PyMySQL names it. Without any, PyMySQL tries TLS and falls back to plain
-# (building that TLS context costs ~70 ms per connection); ssl_disabled=true skips it.
+# TLS, as PyMySQL names it. Without any, PyMySQL tries TLS unverified and falls back to
+# plain (building that TLS context costs ~70 ms per connection); ssl_disabled=true skips
+# it; any other ssl_* option requires TLS with the certificate verified (_tls_options).
 SSL_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
                "ssl_disabled")
 SSL_FILES = ("ssl_ca", "ssl_cert", "ssl_key")
@@ -825,6 +827,59 @@ def _chunks(rows: list[list[Any]], sizes: list[int], budget: int) -> Iterator[li
 # -- entry points (memstore.connect) --------------------------------------------------
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    # The value is not repeated: a secret pasted into the wrong option stays out of logs.
+    raise ValidationError("url", f"{name} must be true or false (1/0, yes/no, on/off); got "
+                          "something else")
+
+
+def _tls_options(tls: Mapping[str, str]) -> dict[str, Any]:
+    """PyMySQL's connect() arguments for the URL's ssl_* options.
+
+    No option: PyMySQL's default (TLS if the server offers it, certificate not checked,
+    plain text if the server has no TLS). Any ssl_* option but ssl_disabled=true: TLS is
+    required and the server's certificate is verified (against ssl_ca, else the system's
+    CAs) and so is its host name, unless the URL says ssl_verify_cert=false or
+    ssl_verify_identity=false. memstore builds the SSLContext itself: PyMySQL would leave
+    the certificate unchecked with ssl_ca alone, and the host name unchecked without it."""
+    if not tls:
+        return {}
+    if "ssl_disabled" in tls and _flag("ssl_disabled", tls["ssl_disabled"]):
+        if len(tls) > 1:
+            raise ValidationError("url", "ssl_disabled=true cannot be combined with other "
+                                  "ssl_* options")
+        return {"ssl_disabled": True}
+    verify_cert = _flag("ssl_verify_cert", tls.get("ssl_verify_cert", "true"))
+    verify_identity = _flag("ssl_verify_identity",
+                            tls.get("ssl_verify_identity", "true" if verify_cert else "false"))
+    if verify_identity and not verify_cert:
+        raise ValidationError("url", "ssl_verify_identity=true needs the certificate "
+                              "verified: drop ssl_verify_cert=false")
+    if "ssl_key" in tls and "ssl_cert" not in tls:
+        raise ValidationError("url", "ssl_key needs ssl_cert (the client certificate)")
+    try:
+        ctx = ssl.create_default_context(cafile=tls.get("ssl_ca"))
+    except (ssl.SSLError, OSError) as exc:
+        raise ValidationError("url", f"ssl_ca: cannot load {tls['ssl_ca']!r} as PEM "
+                              f"certificates ({type(exc).__name__})") from None
+    ctx.check_hostname = verify_identity
+    ctx.verify_mode = ssl.CERT_REQUIRED if verify_cert else ssl.CERT_NONE
+    if "ssl_cert" in tls:
+        try:
+            ctx.load_cert_chain(tls["ssl_cert"], tls.get("ssl_key"))
+        except (ssl.SSLError, OSError) as exc:
+            raise ValidationError("url", "ssl_cert/ssl_key: cannot load the client "
+                                  f"certificate ({type(exc).__name__})") from None
+    return {"ssl": ctx}  # PyMySQL then requires TLS: no plain-text fallback
+
+
 def _connect_options(url: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
     """PyMySQL's connect() arguments for a URL, and the session variables it sets (their
     session.sql statement names and parameters)."""
@@ -835,6 +890,7 @@ def _connect_options(url: str) -> tuple[dict[str, Any], list[tuple[str, dict[str
     port = parts.port or 3306
     kwargs: dict[str, Any] = dict(TIMEOUTS)
     settings: dict[str, dict[str, Any]] = {}
+    tls: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in TIMEOUTS:
             kwargs[name] = validate.seconds("url", value, what=name)
@@ -842,12 +898,14 @@ def _connect_options(url: str) -> tuple[dict[str, Any], list[tuple[str, dict[str
             settings[f"set_{name}"] = {"value": SESSION_VARIABLES[name](name, value)}
         elif name in SSL_FILES and not os.path.isfile(value):
             raise ValidationError("url", f"{name}: no file at {value!r}")
-        elif name in SSL_OPTIONS or name == "unix_socket":
-            flag = name in ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
-            kwargs[name] = value.lower() in ("1", "true", "yes") if flag else value
+        elif name in SSL_OPTIONS:
+            tls[name] = value
+        elif name == "unix_socket":
+            kwargs[name] = value
         else:
             known = ", ".join([*TIMEOUTS, *SESSION_VARIABLES, "unix_socket", *SSL_OPTIONS])
             raise ValidationError("url", f"unknown option {name!r}; use {known}")
+    kwargs.update(_tls_options(tls))
     return dict(host=parts.hostname or "localhost", port=port,
                 user=unquote(parts.username) if parts.username else None,
                 password=unquote(parts.password or ""), database=database,
