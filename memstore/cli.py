@@ -193,13 +193,30 @@ def _message_json(m: Message) -> str:
                        "role": m.role, "content": m.content, "timestamp": iso(m.timestamp)})
 
 
+# Stored text shown to a terminal: control characters (C0, DEL, C1: escape sequences,
+# \r, BEL...), line and paragraph separators and bidirectional-text controls as visible
+# escapes, so no title or message can retitle, clear or rewrite the operator's terminal
+# or reorder what it shows. Line breaks stay in message and working-memory content.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
+_ESCAPES.update({ord("\t"): "\\t", ord("\r"): "\\r", ord("\n"): "\\n"})
+_ESCAPES.update({c: f"\\u{c:04x}" for c in (0x061c, 0x200e, 0x200f, 0x2028, 0x2029,
+                                             *range(0x202a, 0x202f), *range(0x2066, 0x206a))})
+_ESCAPES_KEEP_LINES = {c: e for c, e in _ESCAPES.items() if c != ord("\n")}
+
+
+def shown(text: str, *, lines: bool = False) -> str:
+    """``text`` safe to print to a terminal (see _ESCAPES); ``lines`` keeps line breaks."""
+    return text.translate(_ESCAPES_KEEP_LINES if lines else _ESCAPES)
+
+
 def _chat_line(c: Chat) -> str:
-    return (f"{c.chat_id}\t{c.user_id or '-'}\t{c.updated_at.isoformat()}\t"
-            f"{c.message_count}\t{c.title or ''}")
+    return (f"{shown(c.chat_id)}\t{shown(c.user_id or '-')}\t{c.updated_at.isoformat()}\t"
+            f"{c.message_count}\t{shown(c.title or '')}")
 
 
 def _message_block(m: Message) -> str:
-    return f"[{m.timestamp.isoformat()}] #{m.id} {m.role} ({m.user_id or '-'}):\n{m.content}\n"
+    return (f"[{m.timestamp.isoformat()}] #{m.id} {m.role} ({shown(m.user_id or '-')}):\n"
+            f"{shown(m.content, lines=True)}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -253,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("(no working memory)")
                     return 1
                 print(f"# {wm.scope} working memory, updated {wm.updated_at.isoformat()}")
-                print(wm.content)
+                print(shown(wm.content, lines=True))
     except MemstoreError as exc:
         print(f"memstore: {exc}", file=sys.stderr)
         return 1
