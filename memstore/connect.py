@@ -22,7 +22,7 @@ from .adapters.inmemory import InMemoryDialect, NoAsyncRunner, NoRunner
 from .adapters.sqlite import SYNCHRONOUS_MODES, SqliteDialect, SqliteRunner
 from .adapters.threaded import ThreadedRunner
 from .errors import MemstoreError, ValidationError
-from .store import RETRIES, AsyncMemory, Clock, Memory
+from .store import RETRIES, AsyncMemory, Clock, Memory, retry_policy
 
 DEFAULT_URL = "sqlite:///memstore.db"
 
@@ -79,7 +79,7 @@ CONNECTION_PACKAGES: dict[str, str] = {
 def connect(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-    retries: int = RETRIES,
+    retries: int | None = RETRIES, retry_deadline: float | None = None,
 ) -> Memory:
     """Open memstore on a URL or an existing connection.
 
@@ -89,14 +89,19 @@ def connect(
     ``tables`` renames the tables (keys ``working_memory``, ``messages``, ``chats``).
     ``clock`` replaces the current-time source (tests); it must return aware datetimes.
     ``max_content_bytes`` is the largest content accepted, in UTF-8 bytes (default 8 MiB,
-    at most 16 MiB - 1, what a MySQL MEDIUMTEXT holds). ``retries``: how often a call in
-    memstore's own transaction that lost a conflict with another transaction (deadlock,
-    Galera certification, serialization failure) runs again (default 3; 0 never).
+    at most 16 MiB - 1, what a MySQL MEDIUMTEXT holds). A call in memstore's own
+    transaction that lost a conflict with another transaction (deadlock, Galera
+    certification, serialization failure) runs again, with jittered pauses: by default
+    as often as it takes for up to ``RETRY_DEADLINE`` (5) seconds after the first
+    conflict; ``retries=N`` at most N times (0: never), ``retry_deadline=SECONDS`` for up
+    to that long (given both, whichever limit comes first). Never inside your own
+    transaction.
     """
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
-        "retries": v.bounded_int("retries", retries, 0, 100)}
+        "retries": retries, "retry_deadline": retry_deadline}
+    retry_policy(retries, retry_deadline)  # refused before anything is opened
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)
@@ -119,7 +124,7 @@ def connect(
 async def connect_async(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-    retries: int = RETRIES,
+    retries: int | None = RETRIES, retry_deadline: float | None = None,
 ) -> AsyncMemory:
     """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``.
 
@@ -132,7 +137,8 @@ async def connect_async(
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
-        "retries": v.bounded_int("retries", retries, 0, 100)}
+        "retries": retries, "retry_deadline": retry_deadline}
+    retry_policy(retries, retry_deadline)  # refused before anything is opened
     target = _default(target)
     if isinstance(target, str):
         scheme = _scheme(target)

@@ -82,8 +82,9 @@ class ConflictError(BackendError):
 
 class RetriesExhaustedError(ConflictError):
     """A call in memstore's own transaction kept conflicting with other transactions
-    through every retry (``connect(..., retries=)``). Nothing of it was written. Under
-    this much contention, send one chat's writes to one node, or retry later."""
+    through every retry (by default for 5 seconds; ``connect(..., retries=,
+    retry_deadline=)``). Nothing of it was written. Under this much contention, send one
+    chat's writes to one node, or retry later."""
 
 
 class NodeNotReadyError(BackendError):

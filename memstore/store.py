@@ -35,8 +35,23 @@ T = TypeVar("T")
 _MS = timedelta(milliseconds=1)
 # The timestamp of a message given without one while its batch is validated (see _batch).
 _UNSTAMPED = v.MIN_INSTANT
-# How often a call in memstore's own transaction that lost a conflict runs again.
-RETRIES = 3
+# How often a call in memstore's own transaction that lost a conflict runs again: by
+# default (retries=None) as often as it takes for RETRY_DEADLINE seconds after the first
+# conflict (pauses of 2.5-5 ms doubling up to 0.1-0.2 s, jittered); retries=N runs it
+# again at most N times; retry_deadline= sets the deadline (both: whichever comes first).
+RETRIES: int | None = None
+RETRY_DEADLINE = 5.0
+
+
+def retry_policy(retries: int | None, retry_deadline: float | None) -> Retry:
+    """The ``Retry`` for ``connect(retries=, retry_deadline=)``, validated."""
+    attempts = None if retries is None else v.bounded_int("retries", retries, 0, 100) + 1
+    if retry_deadline is not None:
+        deadline: float | None = v.seconds("retry_deadline", retry_deadline,
+                                           what="retry_deadline")
+    else:
+        deadline = RETRY_DEADLINE if retries is None else None
+    return Retry(attempts=attempts, deadline=deadline)
 
 Clock = Callable[[], datetime]
 # A message's status (memstore's status table, for LlamaIndex's AsyncDBChatStore): every
@@ -94,11 +109,11 @@ class Operations:
     ``AsyncMemory``, which only drive the plans."""
 
     def __init__(self, dialect: Dialect, *, clock: Clock | None = None,
-                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
-                 ) -> None:
+                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int | None = RETRIES,
+                 retry_deadline: float | None = None) -> None:
         self._dialect = dialect
         # A unit in memstore's own transaction that lost a conflict runs again (plan.Retry)
-        self._retry = Retry(attempts=v.bounded_int("retries", retries, 0, 100) + 1)
+        self._retry = retry_policy(retries, retry_deadline)
         self._clock = clock or v.now_utc
         self._max_bytes = v.content_limit("max_content_bytes", max_content_bytes)
         self._closed = False
@@ -382,10 +397,10 @@ class Memory(Operations):
     :func:`memstore.connect`. One ``Memory`` may be shared by threads."""
 
     def __init__(self, dialect: Dialect, runner: Runner, *, clock: Clock | None = None,
-                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
-                 ) -> None:
+                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int | None = RETRIES,
+                 retry_deadline: float | None = None) -> None:
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
-                         retries=retries)
+                         retries=retries, retry_deadline=retry_deadline)
         self._runner = runner
 
     @property
@@ -574,9 +589,10 @@ class AsyncMemory(Operations):
 
     def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
                  clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-                 retries: int = RETRIES) -> None:
+                 retries: int | None = RETRIES, retry_deadline: float | None = None,
+                 ) -> None:
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
-                         retries=retries)
+                         retries=retries, retry_deadline=retry_deadline)
         self._runner = runner
         # see plan.arun: a runner that settles a cancelled unit itself needs no shield
         self._shield = not getattr(runner, "settles_cancelled_units", False)
