@@ -102,6 +102,9 @@ TIMEOUTS = {"connect_timeout": 10.0, "read_timeout": 60.0, "write_timeout": 60.0
 SSL_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
                "ssl_disabled")
 SSL_FILES = ("ssl_ca", "ssl_cert", "ssl_key")
+# Set to "off" to run MariaDB without RETURNING, as on MySQL (how the tests cover MySQL 8's
+# paths: pop_message's pop.sql, inserts' LAST_INSERT_ID(); no MySQL 8 server here).
+RETURNING_ENV = "MEMSTORE_MYSQL_RETURNING"
 
 
 def _whole(low: int, high: int, unit: str) -> Callable[[str, str], int]:
@@ -291,6 +294,7 @@ class MysqlDialect(SqlDialect):
         self._returning_head, self._returning_tail = head, tail
         self._returning_row = _PARAM.sub("%s", row)
         self._definitions, self._index_defs = _parse_schema(self.schema)
+        self.pop_sql = sqlfiles.load(DIALECT, self.tables, file="pop")  # without RETURNING
         # The statements that change tables rather than rows, each with the server error
         # that means "already done" (if any). They commit any open transaction, so the
         # runner refuses them inside a caller's transaction.
@@ -405,12 +409,21 @@ class MysqlDialect(SqlDialect):
     # -- writes that need more than the generic sequence ----------------------------
 
     def pop_message(self, chat_id: str) -> Plan[Message | None]:
-        if not self.returning:
-            # Without DELETE ... RETURNING the message would have to be read and then
-            # deleted, which a unit of statements cannot do; MariaDB has it.
-            raise MemstoreError("pop_message needs DELETE ... RETURNING, which MariaDB "
-                                "10.5+ has and MySQL has not")
-        return (yield from super().pop_message(chat_id))
+        if self.returning:
+            return (yield from super().pop_message(chat_id))
+        # MySQL: no DELETE ... RETURNING. The newest message is picked FOR UPDATE into a
+        # session variable, read and deleted by id, in the same transaction (pop.sql).
+        params = {"chat_id": chat_id}
+        pop = self.pop_sql
+        results = yield Unit("write", (
+            self.stmt("uncount_newest_message", params),
+            Stmt(pop["pop_forget_pick"], {}),
+            Stmt(pop["pop_pick_newest"], params),
+            Stmt(pop["pop_read_picked"], {}, "rows"),
+            Stmt(pop["pop_delete_picked"], {}),
+            self.stmt("forget_deleted_status", params)))
+        rows = results[3]
+        return self.messages_from_rows(rows)[0] if rows else None
 
     def working_memory_stmt(
         self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
@@ -426,7 +439,7 @@ class MysqlDialect(SqlDialect):
     def insert_stmts(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
     ) -> Plan[Inserts]:
-        """Multi-row INSERTs, each below max_allowed_packet, then the chat row's update
+        """The chat row's update, then multi-row INSERTs, each below max_allowed_packet
         (save_messages and replace_messages run them in one write unit). MariaDB returns
         the ids (RETURNING); on MySQL, InnoDB gives a multi-row INSERT consecutive ids when
         innodb_autoinc_lock_mode is 0 or 1, and in mode 2 (interleaved) nothing is
@@ -445,12 +458,16 @@ class MysqlDialect(SqlDialect):
             values = {"chat_id": chat_id, "user_id": user_id, "role": m.role,
                       "content": m.content, "timestamp": stamp}
             rows.append([values[name] for name in self._insert_names])
-        stmts: list[Stmt] = []
+        # The chat row first, then the messages: the order pop_message and delete_messages
+        # lock them in, so a save and a pop on one chat wait for each other instead of
+        # deadlocking (issue 26, finding 8). Its values are known before the inserts.
+        stmts: list[Stmt] = [self.stmt("touch_chat_for_messages",
+                                       self.touch_params(chat_id, user_id, stamps))]
         sizes: list[int] = []  # how many rows each INSERT writes
         returning = self.returning
         if not returning and server.autoinc_lock_mode > 1:
             one = self._insert_head + self._insert_row
-            stmts = [Stmt(one, row, "lastrowid") for row in rows]
+            stmts += [Stmt(one, row, "lastrowid") for row in rows]
             sizes = [1] * len(rows)
         else:
             head, row, tail = ((self._returning_head, self._returning_row,
@@ -464,12 +481,10 @@ class MysqlDialect(SqlDialect):
                                   [value for r in chunk for value in r],
                                   "rows" if returning else "lastrowid"))
                 sizes.append(len(chunk))
-        stmts.append(self.stmt("touch_chat_for_messages",
-                               self.touch_params(chat_id, user_id, stamps)))
 
         def ids_of(results: list[Any]) -> list[int]:
             ids: list[int] = []
-            for result, size in zip(results, sizes, strict=False):  # then the touch's
+            for result, size in zip(results[1:], sizes, strict=True):  # after the touch's
                 if returning:
                     got = [int(r[0]) for r in result]
                 else:
@@ -916,6 +931,9 @@ def _pair(conn: Any, tables: Mapping[str, str], *, owned: bool
           ) -> tuple[MysqlDialect, MysqlRunner]:
     mariadb = _MARIADB.search(conn.get_server_info() or "")
     returning = mariadb is not None and tuple(map(int, mariadb.groups())) >= (10, 5, 0)
+    # MEMSTORE_MYSQL_RETURNING=off: MariaDB as MySQL 8 (no RETURNING), for tests.
+    if os.environ.get(RETURNING_ENV, "").lower() in ("off", "0", "false", "no"):
+        returning = False
     dialect = MysqlDialect(tables, returning=returning)
     return dialect, MysqlRunner(dialect, conn, owned=owned)
 
