@@ -27,7 +27,7 @@ from agents.memory import SessionSettings
 from agents.memory.session_settings import coerce_session_settings
 
 from ..errors import ClosedError, ValidationError
-from ..models import MessageItem, Role, Scope
+from ..models import Message, MessageItem, Role, Scope
 from ..store import AsyncMemory
 from . import codec
 from . import working_memory as wm
@@ -106,6 +106,20 @@ def decode_item(role: str, content: str) -> TResponseInputItem:
     return cast("TResponseInputItem", {"role": other.role, "content": other.text})
 
 
+def decode_row(row: Message) -> TResponseInputItem:
+    """:func:`decode_item` for a stored row, whatever it holds: an item of this
+    integration that is not a JSON object (damaged, hand-edited) reads as the row's
+    visible text, an unknown role column as ``assistant`` (codec.row_fields)."""
+    role, content = codec.row_fields(row)
+    item, other = codec.decode_for(FRAMEWORK, role, content)
+    if other is None:
+        if type(item) is dict:
+            found: TResponseInputItem = item  # type: ignore[assignment]
+            return found
+        other = codec.fallback(role, content)
+    return cast("TResponseInputItem", {"role": other.role, "content": other.text})
+
+
 def encode_item(item: TResponseInputItem) -> MessageItem:
     """The ``save_messages`` entry for ``item``: its row role and its UIMessage row."""
     if not isinstance(item, Mapping):
@@ -177,7 +191,7 @@ class MemstoreSession:
             return []
         mem = await self.memory()
         rows = await mem.get_messages(self.session_id, limit=limit)
-        return [decode_item(row.role, row.content) for row in rows]
+        return [decode_row(row) for row in rows]
 
     async def add_items(self, items: list[TResponseInputItem], *,
                         wrapper: RunContextWrapper[Any] | None = None) -> None:
@@ -196,7 +210,7 @@ class MemstoreSession:
         """Remove and return the newest item; None when the session is empty."""
         mem = await self.memory()
         row = await mem.pop_message(self.session_id)
-        return None if row is None else decode_item(row.role, row.content)
+        return None if row is None else decode_row(row)
 
     async def clear_session(self, *, wrapper: RunContextWrapper[Any] | None = None) -> None:
         """Delete every item; the chat row and the chat's working memory stay."""
