@@ -117,6 +117,34 @@ def langchain_role(message: Mapping[str, Any]) -> Role:
     return "assistant"
 
 
+_LC_TYPES = (*_LC_USER, *_LC_SYSTEM, *_LC_CHAT, *_LC_AI, *_LC_HIDDEN)
+
+
+def _langchain_problem(message: Mapping[str, Any]) -> str | None:
+    """Why LangChain could not load ``message`` (``messages_from_dict`` when langchain-core
+    is installed, else the documented shape), or None. A row it cannot load would make the
+    migrated chat unreadable whole, so migrate-from refuses it and names it."""
+    try:
+        from langchain_core.messages import messages_from_dict
+    except ImportError:
+        data = message["data"]
+        if message["type"] not in _LC_TYPES:
+            return f"unknown type {message['type']!r}"
+        content = data.get("content")
+        if not isinstance(content, (str, list)):
+            return f"content must be a str or a list; got {type(content).__name__}"
+        for key in ("tool_calls", "invalid_tool_calls"):
+            if key in data and not isinstance(data[key], list):
+                return f"{key} must be a list; got {type(data[key]).__name__}"
+        return None
+    try:
+        messages_from_dict([dict(message)])
+    except Exception as exc:  # ValueError, pydantic's ValidationError, AttributeError, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{type(exc).__name__}: {first[:200]}"
+    return None
+
+
 def langchain_text(message: Mapping[str, Any]) -> str | None:
     """``message_text`` of the integration (``BaseMessage.text``; None hides the row)."""
     kind = message.get("type")
@@ -350,6 +378,8 @@ def _convert(layout: _Layout, session_id: str, rows: list[tuple[Any, ...]],
             if not isinstance(obj.get("type"), str) or not isinstance(obj.get("data"), dict):
                 raise bad("message is not a LangChain message_to_dict() object "
                           "({'type': ..., 'data': {...}})")
+            if problem := _langchain_problem(obj):
+                raise bad(f"message is not one LangChain can load: {problem}")
             message_id = obj["data"].get("id")
             role = langchain_role(obj)
             try:

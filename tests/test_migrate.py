@@ -418,3 +418,28 @@ def test_postgres_sources_langchain_and_sqlalchemy_session(
         with memstore.connect(target) as mem:
             assert mem.count_messages("ag-1") == 24
     assert session_items("ag-1", dst) == sdk_view
+
+
+@pytest.mark.parametrize(("message", "says"), [
+    ('{"type": "bogus", "data": {"content": "x"}}', "unknown message type|bogus"),
+    ('{"type": "human", "data": {"content": {"a": 1}}}', "ValidationError"),
+    ('{"type": "ai", "data": {"content": "x", "tool_calls": "nope"}}', "Error"),
+])
+def test_a_langchain_row_langchain_cannot_load_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], message: str, says: str) -> None:
+    # Issue 26, finding 11: such rows were migrated and reported as success; the chat then
+    # failed to load whole.
+    url = sqlite_url(tmp_path / "lc.db")
+    write_langchain(url, {"s": lc_conversation("a")})
+    db = sqlite3.connect(tmp_path / "lc.db")
+    with db:
+        db.execute("UPDATE message_store SET message = ? WHERE id = 2", (message,))
+    db.close()
+    with pytest.raises(migrate.MigrationError,
+                       match=rf"session 's', row id 2: message is not one LangChain can "
+                       rf"load: .*({says})"):
+        migrate.migrate_langchain(url)
+    with memstore.connect(url) as mem:
+        assert mem.count_messages("s") == 0
+    code, _out, err = run_cli(capsys, "migrate-from", "langchain", url)
+    assert code == 1 and "row id 2" in err
