@@ -61,6 +61,7 @@ import logging
 import os
 import re
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,9 +83,9 @@ from ..errors import (
     ValidationError,
 )
 from ..models import Message, NewMessage
-from ..plan import NO_BRACKET, Plan, Stmt, Unit
+from ..plan import NO_BRACKET, Bracket, Plan, Stmt, Unit
 from .base import Dialect
-from .dbapi import DbapiRunner, close_quietly, own_transaction
+from .dbapi import DbapiRunner, close_quietly, own_transaction, tx_statement
 from .sqlbase import Inserts, SqlDialect
 from .sqlite import EXPECTED_COLUMNS
 from .threaded import ThreadedRunner
@@ -209,7 +210,8 @@ def map_error(exc: Exception) -> MemstoreError:
     if code in (1213, 1205):
         # A deadlock or a Galera certification failure (1213) rolled the transaction
         # back; a lock wait timeout (1205) the statement, and memstore then the rest of
-        # its own transaction. Either way nothing of memstore's unit stayed.
+        # the transaction, its own or the caller's (MysqlRunner._undo). Either way the
+        # whole transaction is gone.
         return ConflictError(message, dialect=DIALECT)
     if code == 1047:  # WSREP has not yet prepared node for application use
         return NodeNotReadyError(message, dialect=DIALECT)
@@ -765,6 +767,22 @@ class MysqlRunner(DbapiRunner):
 
     def still_open(self, conn: Any) -> bool:
         return bool(conn.open)
+
+    def _undo(self, conn: Any, cur: Any, shape: Bracket, name: str) -> None:
+        exc = sys.exc_info()[1]  # _undo runs while the unit's error is being handled
+        if shape.savepoint and isinstance(exc, pymysql.err.MySQLError) \
+                and _code(exc) == 1205 and self.still_open(conn):
+            # A lock wait timeout undid only the statement (innodb_rollback_on_timeout is
+            # OFF by default); a deadlock (1213) undoes the caller's whole transaction, and
+            # ConflictError tells the caller to retry that whole transaction. Roll it back
+            # so both mean the same and a retry never writes the caller's statements twice.
+            try:
+                cur.execute(tx_statement(self.tx, "rollback", name))
+            except Exception as err:
+                log.warning("memstore: rolling back after a lock wait timeout failed: %s",
+                            err)
+            return
+        super()._undo(conn, cur, shape, name)
 
     def close(self) -> None:
         with self._lock:
