@@ -23,7 +23,24 @@ from .models import Chat, Message
 
 DIALECT_ALIASES = {"turso": "sqlite", "libsql": "sqlite", "mariadb": "mysql",
                    "postgresql": "postgres"}
-URL_HELP = f"database URL (default: $MEMSTORE_URL, else {DEFAULT_URL})"
+URL_HELP = (f"database URL, or env:NAME to read it from $NAME (default: $MEMSTORE_URL, "
+            f"else {DEFAULT_URL})")
+ENV_HELP = "; env:NAME reads it from the environment variable NAME (kept out of `ps`)"
+
+
+def _env_urls(args: argparse.Namespace) -> None:
+    """Every URL argument given as ``env:NAME`` replaced by ``$NAME``: a URL with a
+    password on the command line shows in ``ps`` and shell history. MemstoreError when the
+    variable is unset or empty."""
+    for key in ("url", "src", "dst", "to"):
+        value = getattr(args, key, None)
+        if isinstance(value, str) and value.startswith("env:"):
+            name = value[4:]
+            url = os.environ.get(name)
+            if not name or not url:
+                raise MemstoreError(f"{key}: the environment variable {name or '(no name)'!r} "
+                                    "named by env: is not set")
+            setattr(args, key, url)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,21 +89,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def _transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e = sub.add_parser("export", help="write chats, messages and working memory as JSON Lines")
-    e.add_argument("url", metavar="URL", help="the database to read")
+    e.add_argument("url", metavar="URL", help="the database to read" + ENV_HELP)
     which = e.add_mutually_exclusive_group()
     which.add_argument("--user", help="one user's data: their chats, their messages in other "
                        "chats, their and their chats' working memory")
     which.add_argument("--chat", help="one chat and its working memory")
     e.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     i = sub.add_parser("import", help="import a memstore JSON Lines file (idempotent per chat)")
-    i.add_argument("url", metavar="URL", help="the database to write (tables are created)")
+    i.add_argument("url", metavar="URL",
+                   help="the database to write (tables are created)" + ENV_HELP)
     i.add_argument("file", metavar="FILE", help="the file export wrote; - for stdin")
     i.add_argument("--check", action="store_true",
                    help="read and check the whole file, write nothing")
     c = sub.add_parser("copy", help="copy everything (or one user) from one database to "
                        "another; re-run to finish an interrupted copy")
-    c.add_argument("src", metavar="SRC_URL", help="the database to read")
-    c.add_argument("dst", metavar="DST_URL", help="the database to write (tables are created)")
+    c.add_argument("src", metavar="SRC_URL", help="the database to read" + ENV_HELP)
+    c.add_argument("dst", metavar="DST_URL",
+                   help="the database to write (tables are created)" + ENV_HELP)
     c.add_argument("--user", help="only this user's data, as export --user takes it")
     g = sub.add_parser("migrate-from", help="migrate LangChain SQLChatMessageHistory or "
                        "Agents SDK SQLiteSession/SQLAlchemySession tables (idempotent)")
@@ -94,11 +113,12 @@ def _transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help="whose tables: langchain (message_store) or openai-agents "
                    "(agent_messages)")
     g.add_argument("url", metavar="URL", help="the source database: sqlite:///file.db or "
-                   "postgresql://... (a SQLAlchemy driver suffix such as +psycopg is ignored)")
+                   "postgresql://... (a SQLAlchemy driver suffix such as +psycopg is ignored)"
+                   + ENV_HELP)
     g.add_argument("--table", help="the source table (default: message_store for langchain, "
                    "agent_messages for openai-agents)")
     g.add_argument("--to", metavar="DST_URL", help="the memstore database to write (tables "
-                   "are created; default: URL itself)")
+                   "are created; default: URL itself)" + ENV_HELP)
 
 
 def _transfer(args: argparse.Namespace) -> int:
@@ -226,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command in ("export", "import", "copy", "migrate-from"):
         try:
+            _env_urls(args)
             return _transfer(args)
         except MemstoreError as exc:
             print(f"memstore: {exc}", file=sys.stderr)
@@ -233,6 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             print(f"memstore: {exc}", file=sys.stderr)
             return 1
+    try:
+        _env_urls(args)
+    except MemstoreError as exc:
+        print(f"memstore: {exc}", file=sys.stderr)
+        return 1
     url = args.url or os.environ.get("MEMSTORE_URL") or DEFAULT_URL
     if args.command != "init" and (path := missing_sqlite_file(url)) is not None:
         print(f"memstore: no SQLite database at {path} ({Path(path).absolute()}); check the "

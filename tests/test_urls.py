@@ -139,3 +139,53 @@ def test_tables_must_be_a_mapping() -> None:
         with pytest.raises(memstore.ValidationError) as info:
             memstore.connect("memory://", tables=bad)  # type: ignore[arg-type]
         assert info.value.field == "tables" and "must be a mapping" in info.value.reason
+
+
+# -- URLs kept off the command line (finding 16) -----------------------------------------
+
+
+def test_cli_reads_urls_from_the_environment(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    src, dst = f"sqlite:///{tmp_path / 'src.db'}", f"sqlite:///{tmp_path / 'dst.db'}"
+    with memstore.connect(src) as mem:
+        mem.init_schema()
+        mem.save_message("c", "user", "hello", user_id="u")
+    monkeypatch.setenv("MY_SRC", src)
+    monkeypatch.setenv("MY_DST", dst)
+    assert cli.main(["copy", "env:MY_SRC", "env:MY_DST"]) == 0
+    with memstore.connect(dst) as mem:
+        assert [m.content for m in mem.get_messages("c")] == ["hello"]
+    assert cli.main(["doctor", "env:MY_DST"]) == 0
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["export", "env:MY_SRC", "-o", str(out)]) == 0
+    assert cli.main(["import", "env:MY_DST", str(out), "--check"]) == 0
+    capsys.readouterr()
+    for argv in (["copy", "env:MY_SRC", "env:NOT_SET"], ["doctor", "env:NOT_SET"],
+                 ["export", "env:"]):
+        assert cli.main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert "named by env: is not set" in err and "Traceback" not in err
+
+
+def test_mysql_password_from_mysql_pwd(monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from tests.backend_mysql import server_url
+
+    parts = urlsplit(server_url())
+    password = parts.password
+    assert password
+    host = parts.netloc.rpartition("@")[2]
+    bare = urlunsplit(parts._replace(netloc=f"{parts.username}@{host}",
+                                     query="ssl_disabled=true"))
+    monkeypatch.setenv("MYSQL_PWD", password)
+    with memstore.connect(bare) as mem:  # connected: the password came from $MYSQL_PWD
+        assert isinstance(mem.doctor(), list)
+    monkeypatch.setenv("MYSQL_PWD", SECRET)
+    with pytest.raises(memstore.BackendError, match="1045") as info:
+        memstore.connect(bare)
+    assert SECRET not in str(info.value)
+    # a password in the URL wins over $MYSQL_PWD
+    with memstore.connect(server_url()) as mem:
+        assert isinstance(mem.doctor(), list)

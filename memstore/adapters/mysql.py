@@ -941,7 +941,9 @@ def _connect_options(url: str) -> tuple[dict[str, Any], list[tuple[str, dict[str
     kwargs.update(_tls_options(tls))
     return dict(host=parts.hostname or "localhost", port=port,
                 user=unquote(parts.username) if parts.username else None,
-                password=unquote(parts.password or ""), database=database,
+                # no password in the URL: $MYSQL_PWD, as the mysql client reads it
+                password=(unquote(parts.password) if parts.password is not None
+                          else os.environ.get("MYSQL_PWD", "")), database=database,
                 charset="utf8mb4", autocommit=True, **kwargs), list(settings.items())
 
 
