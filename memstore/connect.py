@@ -113,6 +113,7 @@ def connect(
         module, extra = SCHEMES[scheme]
         with _driver_hint(module, extra):
             dialect, runner = _module_for_url(scheme).from_url(target, resolved)
+        _fit_content_limit(opts, dialect)
     elif isinstance(target, sqlite3.Connection):
         dialect = SqliteDialect(resolved)
         runner = SqliteRunner(dialect, target)
@@ -151,6 +152,7 @@ async def connect_async(
         module, extra = SCHEMES[scheme]
         with _driver_hint(module, extra):
             dialect, runner = await _module_for_url(scheme).async_from_url(target, resolved)
+        _fit_content_limit(opts, dialect)
     elif isinstance(target, sqlite3.Connection):
         dialect = SqliteDialect(resolved)
         runner = ThreadedRunner(SqliteRunner(dialect, target), name="memstore-sqlite")
@@ -158,6 +160,15 @@ async def connect_async(
         dialect, runner = await _module_for_connection(target).async_from_connection(
             target, resolved)
     return AsyncMemory(dialect, runner, **opts)
+
+
+def _fit_content_limit(opts: dict[str, Any], dialect: Any) -> None:
+    """``max_content_bytes`` no larger than what the server takes (sqld: 5,000,000 bytes a
+    value), so a larger content is a ValidationError naming it, not the server's opaque
+    refusal."""
+    limit = getattr(dialect, "max_value_bytes", None)
+    if limit is not None and opts["max_content_bytes"] > limit:
+        opts["max_content_bytes"] = limit
 
 
 def _default(target: str | Any | None) -> str | Any:
