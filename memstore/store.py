@@ -10,6 +10,8 @@ matches); it holds no SQL.
 from __future__ import annotations
 
 import threading
+import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -596,6 +598,12 @@ class AsyncMemory(Operations):
         self._runner = runner
         # see plan.arun: a runner that settles a cancelled unit itself needs no shield
         self._shield = not getattr(runner, "settles_cancelled_units", False)
+        # A runner that can close without an event loop (a thread of its own: SQLite,
+        # MySQL) is closed when an AsyncMemory nobody closed is collected, with a
+        # ResourceWarning, instead of keeping its thread and connection until exit.
+        close_unawaited = getattr(runner, "close_unawaited", None)
+        self._finalizer = (weakref.finalize(self, _unclosed, close_unawaited)
+                           if close_unawaited is not None else None)
 
     @property
     def adapter(self) -> Any:
@@ -763,6 +771,8 @@ class AsyncMemory(Operations):
         Every later call raises ``ClosedError``; closing again does nothing."""
         if not self._closed:
             self._closed = True
+            if self._finalizer is not None:
+                self._finalizer.detach()
             await self._runner.aclose()
 
     async def __aenter__(self) -> AsyncMemory:
@@ -773,3 +783,13 @@ class AsyncMemory(Operations):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _unclosed(close: Callable[[], None]) -> None:
+    """An AsyncMemory was collected without ``aclose()``: close its runner (no loop
+    needed) and say so, as an unclosed file or socket does."""
+    warnings.warn("an AsyncMemory was never closed (await mem.aclose(), or async with); "
+                  "memstore closed its connection and thread when it was collected",
+                  ResourceWarning, stacklevel=2)
+    close()
+

@@ -261,3 +261,44 @@ def test_a_call_that_finds_the_connection_closed_raises_closed_error(kind: str) 
                                    "memstore.connect()")
     finally:
         mem.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mysql"])
+def test_an_async_memory_never_closed_is_closed_when_collected(kind: str,
+                                                                tmp_path: Any) -> None:
+    # Issue 26, finding 15: a thread, file descriptors and (MySQL) a server connection
+    # stayed per unclosed AsyncMemory until the process exited, without a warning.
+    import gc
+    import warnings
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'a.db'}"
+    else:
+        from tests.backend_mysql import server_url
+        url = server_url()
+    name = f"memstore-{kind}"
+
+    def threads() -> int:
+        return sum(t.name == name and t.is_alive() for t in threading.enumerate())
+
+    before = threads()
+
+    async def leak() -> Any:
+        mem = await memstore.connect_async(url)
+        await mem.doctor()
+        conn = mem.adapter.sync.conn if kind == "mysql" else None
+        return conn  # the AsyncMemory itself is dropped here, never closed
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        conn = asyncio.run(leak())
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) and "AsyncMemory was never closed"
+               in str(w.message) for w in seen), [str(w.message) for w in seen]
+    for _ in range(200):
+        if threads() == before:
+            break
+        threading.Event().wait(0.01)
+    assert threads() == before
+    if conn is not None:
+        assert not conn.open  # the server connection is closed too
