@@ -24,7 +24,24 @@ from .models import Chat, Message
 
 DIALECT_ALIASES = {"turso": "sqlite", "libsql": "sqlite", "mariadb": "mysql",
                    "postgresql": "postgres"}
-URL_HELP = f"database URL (default: $MEMSTORE_URL, else {DEFAULT_URL})"
+URL_HELP = (f"database URL, or env:NAME to read it from $NAME (default: $MEMSTORE_URL, "
+            f"else {DEFAULT_URL})")
+ENV_HELP = "; env:NAME reads it from the environment variable NAME (kept out of `ps`)"
+
+
+def _env_urls(args: argparse.Namespace) -> None:
+    """Every URL argument given as ``env:NAME`` replaced by ``$NAME``: a URL with a
+    password on the command line shows in ``ps`` and shell history. MemstoreError when the
+    variable is unset or empty."""
+    for key in ("url", "src", "dst", "to"):
+        value = getattr(args, key, None)
+        if isinstance(value, str) and value.startswith("env:"):
+            name = value[4:]
+            url = os.environ.get(name)
+            if not name or not url:
+                raise MemstoreError(f"{key}: the environment variable {name or '(no name)'!r} "
+                                    "named by env: is not set")
+            setattr(args, key, url)
 
 
 class _Version(argparse._VersionAction):
@@ -103,21 +120,23 @@ def _recall_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e = sub.add_parser("export", help="write chats, messages and working memory as JSON Lines")
-    e.add_argument("url", metavar="URL", help="the database to read")
+    e.add_argument("url", metavar="URL", help="the database to read" + ENV_HELP)
     which = e.add_mutually_exclusive_group()
     which.add_argument("--user", help="one user's data: their chats, their messages in other "
                        "chats, their and their chats' working memory")
     which.add_argument("--chat", help="one chat and its working memory")
     e.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     i = sub.add_parser("import", help="import a memstore JSON Lines file (idempotent per chat)")
-    i.add_argument("url", metavar="URL", help="the database to write (tables are created)")
+    i.add_argument("url", metavar="URL",
+                   help="the database to write (tables are created)" + ENV_HELP)
     i.add_argument("file", metavar="FILE", help="the file export wrote; - for stdin")
     i.add_argument("--check", action="store_true",
                    help="read and check the whole file, write nothing")
     c = sub.add_parser("copy", help="copy everything (or one user) from one database to "
                        "another; re-run to finish an interrupted copy")
-    c.add_argument("src", metavar="SRC_URL", help="the database to read")
-    c.add_argument("dst", metavar="DST_URL", help="the database to write (tables are created)")
+    c.add_argument("src", metavar="SRC_URL", help="the database to read" + ENV_HELP)
+    c.add_argument("dst", metavar="DST_URL",
+                   help="the database to write (tables are created)" + ENV_HELP)
     c.add_argument("--user", help="only this user's data, as export --user takes it")
     g = sub.add_parser("migrate-from", help="migrate LangChain SQLChatMessageHistory or "
                        "Agents SDK SQLiteSession/SQLAlchemySession tables (idempotent)")
@@ -125,11 +144,12 @@ def _transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help="whose tables: langchain (message_store) or openai-agents "
                    "(agent_messages)")
     g.add_argument("url", metavar="URL", help="the source database: sqlite:///file.db or "
-                   "postgresql://... (a SQLAlchemy driver suffix such as +psycopg is ignored)")
+                   "postgresql://... (a SQLAlchemy driver suffix such as +psycopg is ignored)"
+                   + ENV_HELP)
     g.add_argument("--table", help="the source table (default: message_store for langchain, "
                    "agent_messages for openai-agents)")
     g.add_argument("--to", metavar="DST_URL", help="the memstore database to write (tables "
-                   "are created; default: URL itself)")
+                   "are created; default: URL itself)" + ENV_HELP)
 
 
 def _transfer(args: argparse.Namespace) -> int:
@@ -190,7 +210,10 @@ def missing_sqlite_file(url: str) -> str | None:
     sqlite3 creates a missing file on connect, so a mistyped path would otherwise be
     reported as an empty or unmigrated database (and leave a stray file behind). The path
     is read as connect() reads it: sqlite:///rel.db, sqlite:////abs.db; none is memory."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None  # a malformed URL: connect() says which part
     if parts.scheme.lower() != "sqlite" or parts.netloc:
         return None  # not SQLite, or a URL connect() refuses with its own message
     path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
@@ -221,14 +244,31 @@ def _message_json(m: Message) -> str:
                        "role": m.role, "content": m.content, "timestamp": iso(m.timestamp)})
 
 
+# Stored text shown to a terminal: control characters (C0, DEL, C1: escape sequences,
+# \r, BEL...), line and paragraph separators and bidirectional-text controls as visible
+# escapes, so no title or message can retitle, clear or rewrite the operator's terminal
+# or reorder what it shows. Line breaks stay in message and working-memory content.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
+_ESCAPES.update({ord("\t"): "\\t", ord("\r"): "\\r", ord("\n"): "\\n"})
+_ESCAPES.update({c: f"\\u{c:04x}" for c in (0x061c, 0x200e, 0x200f, 0x2028, 0x2029,
+                                             *range(0x202a, 0x202f), *range(0x2066, 0x206a))})
+_ESCAPES_KEEP_LINES = {c: e for c, e in _ESCAPES.items() if c != ord("\n")}
+
+
+def shown(text: str, *, lines: bool = False) -> str:
+    """``text`` safe to print to a terminal (see _ESCAPES); ``lines`` keeps line breaks."""
+    return text.translate(_ESCAPES_KEEP_LINES if lines else _ESCAPES)
+
+
 def _chat_line(c: Chat) -> str:
-    return (f"{c.chat_id}\t{c.user_id or '-'}\t{c.updated_at.isoformat()}\t"
-            f"{c.message_count}\t{c.title or ''}")
+    return (f"{shown(c.chat_id)}\t{shown(c.user_id or '-')}\t{c.updated_at.isoformat()}\t"
+            f"{c.message_count}\t{shown(c.title or '')}")
 
 
 def _message_block(m: Message, raw: bool = False) -> str:
     text = m.content if raw else _visible_text(m)
-    return f"[{m.timestamp.isoformat()}] #{m.id} {m.role} ({m.user_id or '-'}):\n{text}\n"
+    return (f"[{m.timestamp.isoformat()}] #{m.id} {m.role} ({shown(m.user_id or '-')}):\n"
+            f"{shown(text, lines=True)}\n")
 
 
 def _visible_text(m: Message) -> str:
@@ -253,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command in ("export", "import", "copy", "migrate-from"):
         try:
+            _env_urls(args)
             return _transfer(args)
         except MemstoreError as exc:
             print(f"memstore: {exc}", file=sys.stderr)
@@ -260,6 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             print(f"memstore: {exc}", file=sys.stderr)
             return 1
+    try:
+        _env_urls(args)
+    except MemstoreError as exc:
+        print(f"memstore: {exc}", file=sys.stderr)
+        return 1
     url = args.url or os.environ.get("MEMSTORE_URL") or DEFAULT_URL
     if args.command != "init" and (path := missing_sqlite_file(url)) is not None:
         print(f"memstore: no SQLite database at {path} ({Path(path).absolute()}); check the "
@@ -308,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("(no working memory)")
                     return 1
                 print(f"# {wm.scope} working memory, updated {wm.updated_at.isoformat()}")
-                print(wm.content)
+                print(shown(wm.content, lines=True))
     except MemstoreError as exc:
         print(f"memstore: {exc}", file=sys.stderr)
         return 1

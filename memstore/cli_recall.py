@@ -75,6 +75,8 @@ class _ProgressLine:
 
 def run(args: argparse.Namespace, url: str) -> int:
     """``index`` or ``search``; MemstoreError is reported by the caller."""
+    from .cli import shown
+
     embedder = load_embedder(args.embed) if args.embed else None
     with connect(url, embedder=embedder, embedder_name=args.embedder_name) as mem:
         if args.command == "index":
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace, url: str) -> int:
                                   "user_id": m.user_id, "role": m.role, "text": text,
                                   "timestamp": m.timestamp.isoformat()},
                                  ensure_ascii=False))
-            else:
-                print(f"{hit.score:.4f}\t{m.chat_id}\t#{m.id}\t{m.role}\t"
-                      f"{m.timestamp.isoformat()}\n{text}\n")
+            else:  # stored text escaped for the terminal, as the other commands print it
+                print(f"{hit.score:.4f}\t{shown(m.chat_id)}\t#{m.id}\t{m.role}\t"
+                      f"{m.timestamp.isoformat()}\n{shown(text, lines=True)}\n")
         return 0 if hits else 1

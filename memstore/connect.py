@@ -25,7 +25,7 @@ from .adapters.threaded import ThreadedRunner
 from .budget import TokenCounter
 from .errors import MemstoreError, ValidationError
 from .recall import Embedder
-from .store import RETRIES, AsyncMemory, Clock, Memory
+from .store import RETRIES, AsyncMemory, Clock, Memory, retry_policy
 
 DEFAULT_URL = "sqlite:///memstore.db"
 
@@ -82,9 +82,9 @@ CONNECTION_PACKAGES: dict[str, str] = {
 def connect(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-    retries: int = RETRIES, embedder: Embedder | None = None,
-    embedder_name: str | None = None, token_counter: TokenCounter | None = None,
-    token_counter_name: str | None = None,
+    retries: int | None = RETRIES, retry_deadline: float | None = None,
+    embedder: Embedder | None = None, embedder_name: str | None = None,
+    token_counter: TokenCounter | None = None, token_counter_name: str | None = None,
 ) -> Memory:
     """Open memstore on a URL or an existing connection.
 
@@ -94,9 +94,13 @@ def connect(
     ``tables`` renames the tables (keys ``working_memory``, ``messages``, ``chats``).
     ``clock`` replaces the current-time source (tests); it must return aware datetimes.
     ``max_content_bytes`` is the largest content accepted, in UTF-8 bytes (default 8 MiB,
-    at most 16 MiB - 1, what a MySQL MEDIUMTEXT holds). ``retries``: how often a call in
-    memstore's own transaction that lost a conflict with another transaction (deadlock,
-    Galera certification, serialization failure) runs again (default 3; 0 never).
+    at most 16 MiB - 1, what a MySQL MEDIUMTEXT holds). A call in memstore's own
+    transaction that lost a conflict with another transaction (deadlock, Galera
+    certification, serialization failure) runs again, with jittered pauses: by default
+    as often as it takes for up to ``RETRY_DEADLINE`` (5) seconds after the first
+    conflict; ``retries=N`` at most N times (0: never), ``retry_deadline=SECONDS`` for up
+    to that long (given both, whichever limit comes first). Never inside your own
+    transaction.
     ``embedder`` turns texts into vectors for semantic and hybrid search (a callable from
     a list of texts to a list of float vectors; in ``connect_async`` it may be async);
     ``embedder_name`` names its model in the vectors table (default: its ``name`` or
@@ -108,9 +112,10 @@ def connect(
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
-        "retries": v.bounded_int("retries", retries, 0, 100),
+        "retries": retries, "retry_deadline": retry_deadline,
         "embedder": embedder, "embedder_name": embedder_name,
         "token_counter": token_counter, "token_counter_name": token_counter_name}
+    retry_policy(retries, retry_deadline)  # refused before anything is opened
     target = _without_driver(_default(target))
     if isinstance(target, str):
         scheme = _scheme(target)
@@ -122,6 +127,7 @@ def connect(
         module, extra = SCHEMES[scheme]
         with _driver_hint(module, extra):
             dialect, runner = _module_for_url(scheme).from_url(target, resolved)
+        _fit_content_limit(opts, dialect)
     elif isinstance(target, sqlite3.Connection):
         dialect = SqliteDialect(resolved)
         runner = SqliteRunner(dialect, target)
@@ -133,9 +139,9 @@ def connect(
 def connect_async(
     target: Target = None, *, tables: Mapping[str, str] | None = None,
     clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-    retries: int = RETRIES, embedder: Embedder | None = None,
-    embedder_name: str | None = None, token_counter: TokenCounter | None = None,
-    token_counter_name: str | None = None,
+    retries: int | None = RETRIES, retry_deadline: float | None = None,
+    embedder: Embedder | None = None, embedder_name: str | None = None,
+    token_counter: TokenCounter | None = None, token_counter_name: str | None = None,
 ) -> Opening:
     """Open memstore for asyncio: ``mem = await memstore.connect_async(url)``, or
     ``async with memstore.connect_async(url) as mem:`` (closed at the end of the block;
@@ -149,8 +155,8 @@ def connect_async(
     """
     return Opening(_open_async(target, tables=tables, clock=clock,
                                max_content_bytes=max_content_bytes, retries=retries,
-                               embedder=embedder, embedder_name=embedder_name,
-                               token_counter=token_counter,
+                               retry_deadline=retry_deadline, embedder=embedder,
+                               embedder_name=embedder_name, token_counter=token_counter,
                                token_counter_name=token_counter_name))
 
 
@@ -189,16 +195,18 @@ class Opening(Coroutine[Any, Any, AsyncMemory]):
 
 async def _open_async(
     target: Target, *, tables: Mapping[str, str] | None, clock: Clock | None,
-    max_content_bytes: int, retries: int, embedder: Embedder | None,
+    max_content_bytes: int, retries: int | None, retry_deadline: float | None,
+    embedder: Embedder | None,
     embedder_name: str | None, token_counter: TokenCounter | None,
     token_counter_name: str | None,
 ) -> AsyncMemory:
     resolved = sqlfiles.resolve_tables(tables)
     opts: dict[str, Any] = {"clock": clock, "max_content_bytes": v.content_limit(
         "max_content_bytes", max_content_bytes),
-        "retries": v.bounded_int("retries", retries, 0, 100),
+        "retries": retries, "retry_deadline": retry_deadline,
         "embedder": embedder, "embedder_name": embedder_name,
         "token_counter": token_counter, "token_counter_name": token_counter_name}
+    retry_policy(retries, retry_deadline)  # refused before anything is opened
     target = _without_driver(_default(target))
     if isinstance(target, str):
         scheme = _scheme(target)
@@ -211,6 +219,7 @@ async def _open_async(
         module, extra = SCHEMES[scheme]
         with _driver_hint(module, extra):
             dialect, runner = await _module_for_url(scheme).async_from_url(target, resolved)
+        _fit_content_limit(opts, dialect)
     elif isinstance(target, sqlite3.Connection):
         dialect = SqliteDialect(resolved)
         runner = ThreadedRunner(SqliteRunner(dialect, target), name="memstore-sqlite")
@@ -218,6 +227,15 @@ async def _open_async(
         dialect, runner = await _module_for_connection(target).async_from_connection(
             target, resolved)
     return AsyncMemory(dialect, runner, **opts)
+
+
+def _fit_content_limit(opts: dict[str, Any], dialect: Any) -> None:
+    """``max_content_bytes`` no larger than what the server takes (sqld: 5,000,000 bytes a
+    value), so a larger content is a ValidationError naming it, not the server's opaque
+    refusal."""
+    limit = getattr(dialect, "max_value_bytes", None)
+    if limit is not None and opts["max_content_bytes"] > limit:
+        opts["max_content_bytes"] = limit
 
 
 def _default(target: str | Any | None) -> str | Any:

@@ -55,13 +55,16 @@ class BackendError(MemstoreError):
 
 
 class ClosedError(MemstoreError):
-    """The ``Memory`` or ``AsyncMemory`` was closed; every call on it raises this, on every
-    backend, before touching the database."""
+    """The ``Memory`` or ``AsyncMemory`` (or an integration object) was closed; every call
+    on it raises this, on every backend, before touching the database. ``kind`` names the
+    closed object, ``remedy`` what to do instead (by default: open a new one)."""
 
-    def __init__(self, kind: str = "Memory") -> None:
-        opener = "await memstore.connect_async()" if kind == "AsyncMemory" else \
-            "memstore.connect()"
-        super().__init__(f"this {kind} is closed; open a new one with {opener}")
+    def __init__(self, kind: str = "Memory", remedy: str | None = None) -> None:
+        if remedy is None:
+            remedy = ("open a new one with await memstore.connect_async()" if kind == "AsyncMemory"
+                      else "open a new one with memstore.connect()")
+        self.kind = kind
+        super().__init__(f"this {kind} is closed; {remedy}")
 
 
 class ConflictError(BackendError):
@@ -79,8 +82,9 @@ class ConflictError(BackendError):
 
 class RetriesExhaustedError(ConflictError):
     """A call in memstore's own transaction kept conflicting with other transactions
-    through every retry (``connect(..., retries=)``). Nothing of it was written. Under
-    this much contention, send one chat's writes to one node, or retry later."""
+    through every retry (by default for 5 seconds; ``connect(..., retries=,
+    retry_deadline=)``). Nothing of it was written. Under this much contention, send one
+    chat's writes to one node, or retry later."""
 
 
 class NodeNotReadyError(BackendError):

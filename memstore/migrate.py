@@ -43,7 +43,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from . import validate as v
 from .connect import connect
-from .errors import MemstoreError, ValidationError
+from .errors import BackendError, MemstoreError, ValidationError
 from .integrations import codec
 from .models import MessageItem, Role
 from .store import Memory
@@ -117,6 +117,34 @@ def langchain_role(message: Mapping[str, Any]) -> Role:
     return "assistant"
 
 
+_LC_TYPES = (*_LC_USER, *_LC_SYSTEM, *_LC_CHAT, *_LC_AI, *_LC_HIDDEN)
+
+
+def _langchain_problem(message: Mapping[str, Any]) -> str | None:
+    """Why LangChain could not load ``message`` (``messages_from_dict`` when langchain-core
+    is installed, else the documented shape), or None. A row it cannot load would make the
+    migrated chat unreadable whole, so migrate-from refuses it and names it."""
+    try:
+        from langchain_core.messages import messages_from_dict
+    except ImportError:
+        data = message["data"]
+        if message["type"] not in _LC_TYPES:
+            return f"unknown type {message['type']!r}"
+        content = data.get("content")
+        if not isinstance(content, (str, list)):
+            return f"content must be a str or a list; got {type(content).__name__}"
+        for key in ("tool_calls", "invalid_tool_calls"):
+            if key in data and not isinstance(data[key], list):
+                return f"{key} must be a list; got {type(data[key]).__name__}"
+        return None
+    try:
+        messages_from_dict([dict(message)])
+    except Exception as exc:  # ValueError, pydantic's ValidationError, AttributeError, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{type(exc).__name__}: {first[:200]}"
+    return None
+
+
 def langchain_text(message: Mapping[str, Any]) -> str | None:
     """``message_text`` of the integration (``BaseMessage.text``; None hides the row)."""
     kind = message.get("type")
@@ -184,12 +212,28 @@ def _quoted(name: str) -> str:
     return ".".join(f'"{p}"' for p in name.split("."))
 
 
+def _source_error(exc: Exception, url: str | None) -> BackendError:
+    """A driver error reading the source as a BackendError (the URL's password never
+    shown; the driver's exception is ``__cause__``)."""
+    text = str(exc).strip()
+    if url is not None:
+        text = v.redact(text, url)
+    return BackendError(f"reading the source database failed: {type(exc).__name__}: "
+                        f"{text}")
+
+
 class _Source:
     """A read-only connection to the source database (sqlite3 or psycopg)."""
 
     def __init__(self, url: str) -> None:
         plain = _driverless(url)
-        parts = urlsplit(plain)
+        if plain.partition(":")[0] in ("postgresql", "postgres"):
+            v.url_parts(plain, "PostgreSQL", hosts=True)  # never quotes the password
+        try:
+            parts = urlsplit(plain)
+        except ValueError:
+            raise ValidationError("url", "not a valid URL: the host cannot be parsed") \
+                from None
         self.conn: Any
         if parts.scheme == "sqlite":
             if parts.netloc:
@@ -210,17 +254,28 @@ class _Source:
             except ImportError:
                 raise MemstoreError("reading PostgreSQL needs psycopg: "
                                     "pip install 'memstore-sql[postgres]'") from None
+            from .adapters import postgres
+
             self.dialect = "postgres"
             self.param = "%s"
-            self.conn = psycopg.connect(plain, autocommit=True)
+            options = postgres._connect_options(plain)  # a malformed URL: ValidationError
+            try:
+                self.conn = psycopg.connect(plain, autocommit=True, **options)
+            except psycopg.Error as exc:
+                raise _source_error(exc, plain) from exc
         else:
             raise ValidationError("url", f"migrate-from reads sqlite:// or postgresql:// URLs; "
                                   f"got {parts.scheme or '(no scheme)'!r}")
 
     def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(sql.replace("?", self.param), params)
-        rows: list[tuple[Any, ...]] = cur.fetchall()
-        cur.close()
+        try:
+            cur = self.conn.execute(sql.replace("?", self.param), params)
+            rows: list[tuple[Any, ...]] = cur.fetchall()
+            cur.close()
+        except MemstoreError:
+            raise
+        except Exception as exc:  # sqlite3 / psycopg errors: a lost server, a locked file
+            raise _source_error(exc, None) from exc
         return rows
 
     def columns(self, table: str) -> set[str]:
@@ -281,7 +336,11 @@ def _instant(value: object) -> datetime | None:
         raise ValueError(f"created_at is not a timestamp: {value!r}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"created_at {value.isoformat()} is outside the years 1-9999 "
+                         "in UTC") from None
     return value - timedelta(microseconds=value.microsecond % 1000)
 
 
@@ -309,6 +368,8 @@ def _convert(layout: _Layout, session_id: str, rows: list[tuple[Any, ...]],
             obj = json.loads(data)
         except ValueError as exc:
             raise bad(f"{layout.data_column} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise bad(f"{layout.data_column} {v.NESTED_TOO_DEEPLY}") from None
         if not isinstance(obj, dict):
             raise bad(f"{layout.data_column} must be a JSON object; got "
                       f"{type(obj).__name__}")
@@ -317,6 +378,8 @@ def _convert(layout: _Layout, session_id: str, rows: list[tuple[Any, ...]],
             if not isinstance(obj.get("type"), str) or not isinstance(obj.get("data"), dict):
                 raise bad("message is not a LangChain message_to_dict() object "
                           "({'type': ..., 'data': {...}})")
+            if problem := _langchain_problem(obj):
+                raise bad(f"message is not one LangChain can load: {problem}")
             message_id = obj["data"].get("id")
             role = langchain_role(obj)
             try:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -68,19 +68,40 @@ def done(value: T) -> Plan[T]:
 class Retry:
     """How a unit that conflicted with another transaction is run again (only a unit in
     memstore's own transaction: it was rolled back whole, so running it again is safe).
-    ``attempts`` runs at most; pauses grow from ``first`` to ``longest`` seconds, jittered
-    so that the conflicting callers do not meet again."""
+    At most ``attempts`` runs (None: no count) and no retry starts later than ``deadline``
+    seconds after the first conflict (None: no deadline); pauses grow from ``first`` to
+    ``longest`` seconds, jittered so that the conflicting callers do not meet again."""
 
-    attempts: int = 4
+    attempts: int | None = 4
     first: float = 0.005
     longest: float = 0.2
+    deadline: float | None = None
 
-    def pauses(self) -> list[float]:
-        pause, out = self.first, []
-        for _ in range(self.attempts - 1):
-            out.append(random.uniform(pause / 2, pause))
+    def pauses(self) -> Iterator[float]:
+        """The pause before each retry, computed as the retries go (the deadline counts
+        from the first call of ``next``, right after the first conflict)."""
+        end = None if self.deadline is None else time.monotonic() + self.deadline
+        pause, retries = self.first, 0
+        while self.attempts is None or retries < self.attempts - 1:
+            wait = random.uniform(pause / 2, pause)
+            if end is not None:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return
+                wait = min(wait, left)
+            yield wait
+            retries += 1
             pause = min(pause * 2, self.longest)
-        return out
+
+    @property
+    def bounds(self) -> str:
+        """What limits the retries, for messages."""
+        parts = []
+        if self.attempts is not None:
+            parts.append(f"retries={self.attempts - 1}")
+        if self.deadline is not None:
+            parts.append(f"retry_deadline={self.deadline:g} s")
+        return ", ".join(parts)
 
 
 NO_RETRY = Retry(attempts=1)
@@ -90,10 +111,10 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, ConflictError) and exc.own_transaction
 
 
-def _exhausted(exc: ConflictError, attempts: int) -> RetriesExhaustedError:
+def _exhausted(exc: ConflictError, attempts: int, retry: Retry) -> RetriesExhaustedError:
     err = RetriesExhaustedError(
         f"{exc} (still conflicting after {attempts} attempts in memstore's own "
-        "transaction; nothing was written)")
+        f"transaction ({retry.bounds}); nothing was written)")
     err.own_transaction = True
     return err
 
@@ -117,17 +138,18 @@ def _again(unit: Unit, execute: Callable[[Unit], list[Any]], retry: Retry,
     """After the first attempt of ``unit`` lost a conflict: the retries, if it may."""
     if retry.attempts == 1 or not _retryable(exc):
         raise exc
-    last = exc
+    last, attempts = exc, 1
     for pause in retry.pauses():
         log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, last)
         time.sleep(pause)
+        attempts += 1
         try:
             return execute(unit)
         except ConflictError as exc:
             if not _retryable(exc):
                 raise
             last = exc
-    raise _exhausted(last, retry.attempts) from last
+    raise _exhausted(last, attempts, retry) from last
 
 
 async def arun(plan: Plan[T], execute: Callable[[Unit], Awaitable[list[Any]]],
@@ -156,17 +178,18 @@ async def _aattempt(unit: Unit, execute: Callable[[Unit], Awaitable[list[Any]]],
     except ConflictError as exc:
         if retry.attempts == 1 or not _retryable(exc):
             raise
-        last = exc
+        last, attempts = exc, 1
     for pause in retry.pauses():
         log.info("memstore: retrying a %s unit after a conflict: %s", unit.kind, last)
         await asyncio.sleep(pause)  # a cancel here leaves nothing half-written
+        attempts += 1
         try:
             return await (_uncancellable(execute(unit)) if shield else execute(unit))
         except ConflictError as exc:
             if not _retryable(exc):
                 raise
             last = exc
-    raise _exhausted(last, retry.attempts) from last
+    raise _exhausted(last, attempts, retry) from last
 
 
 async def _uncancellable(step: Awaitable[list[Any]]) -> list[Any]:

@@ -119,6 +119,10 @@ def sql_dir() -> Path:
 def resolve_tables(tables: Mapping[str, str] | None) -> dict[str, str]:
     """Validate a ``tables=`` mapping once, at construction."""
     resolved = dict(DEFAULT_TABLES)
+    if tables is not None and not isinstance(tables, Mapping):
+        raise ValidationError("tables", "must be a mapping of table keys to names, like "
+                              "{'messages': 'agent_messages'}; got "
+                              f"{type(tables).__name__}")
     for key, name in (tables or {}).items():
         if key not in DEFAULT_TABLES:
             raise ValidationError(
@@ -149,7 +153,96 @@ def resolve_tables(tables: Mapping[str, str] | None) -> dict[str, str]:
         if name.lower() in indexes:
             raise ValidationError(f"tables.{key}", f"{name!r} is the name of one of "
                                   "memstore's indexes; choose another name")
+    for key, name in resolved.items():
+        if name != DEFAULT_TABLES.get(key):
+            _check_range_name(key, name)
     return resolved
+
+
+# -- names the bundled SQL gives to other things than a table: aliases, CTEs, pseudo-tables --
+
+_WORD = r"([A-Za-z_][A-Za-z0-9_]*)"
+# Words that follow a table or a ")" without being an alias (besides RESERVED_WORDS).
+_NOT_ALIAS = frozenset({
+    "at", "conflict", "columns", "comment", "do", "duplicate", "engine", "first", "ignore",
+    "key", "last", "lateral", "locked", "nowait", "nulls", "only", "ordinality", "path",
+    "row_format", "rows", "skip"})
+# Range variables no statement declares: the upsert pseudo-rows (excluded; new and old of
+# MySQL row aliases and triggers) and schema names a statement may qualify with.
+_PSEUDO = frozenset({"excluded", "new", "old", "dual", "information_schema", "pg_catalog",
+                     "pg_temp", "main", "temp", "sqlite_master", "sqlite_schema",
+                     "sqlite_temp_master"})
+
+
+def _range_variables(statement: str) -> dict[str, set[str]]:
+    """The names ``statement`` gives to rows it reads (lowercased), each with what it
+    names: the default table it aliases, or "other" (a CTE, a subquery or function alias,
+    a pseudo-table, a qualifier that is no declared alias). Comments, string literals,
+    parameters and @variables are skipped first."""
+    code = re.sub(r"--[^\n]*", " ", statement)
+    code = re.sub(r"'(?:[^']|'')*'", "''", code)
+    code = re.sub(r"%\(\w+\)s|(?<![:\w]):\w+|@@?\w+(?:\.\w+)?", "?", code)
+    tables = {t.lower() for t in DEFAULT_TABLES.values()}
+    stop = RESERVED_WORDS | _NOT_ALIAS
+    found: dict[str, set[str]] = {}
+
+    def add(name: str, what: str) -> None:
+        word = name.lower()
+        if word not in stop and word not in tables:
+            found.setdefault(word, set()).add(what)
+
+    flags = re.IGNORECASE
+    cte = r"\s*(?:\([^)]*\)\s*)?AS\s*(?:NOT\s+)?(?:MATERIALIZED\s+)?\("
+    for m in re.finditer(rf"(?:\bWITH\s+(?:RECURSIVE\s+)?|\)\s*,\s*){_WORD}{cte}", code, flags):
+        add(m[1], "other")  # a CTE
+    for m in re.finditer(rf"\b(?:FROM|JOIN|UPDATE|INTO)\s+{_WORD}\s+(?:AS\s+)?{_WORD}",
+                         code, flags):
+        table = m[1].lower()
+        if table not in stop:
+            add(m[2], table if table in tables else "other")  # an alias
+    for m in re.finditer(rf"\b(?:FROM|JOIN)\s+{_WORD}", code, flags):
+        add(m[1], "other")  # a table that is not one of memstore's: catalog, function
+    for m in re.finditer(rf"\)\s*(?:AS\s+)?{_WORD}|\bAS\s+{_WORD}\s*\(", code, flags):
+        add(m[1] or m[2], "other")  # a subquery's, function's or row's alias
+    for m in re.finditer(rf"\b{_WORD}\b", code):
+        if m[1].lower() in _PSEUDO:
+            add(m[1], "other")
+    for m in re.finditer(rf"\b{_WORD}\s*\.\s*[A-Za-z_*]", code):
+        if m[1].lower() not in found:  # a qualifier no statement part declares
+            add(m[1], "other")
+    return found
+
+
+@cache
+def _range_names() -> dict[str, list[tuple[str, frozenset[str], frozenset[str]]]]:
+    """For every range-variable name in the bundled SQL: (statement, the default tables
+    the statement mentions, what the name stands for there), over every dialect."""
+    out: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = {}
+    defaults = [t.lower() for t in DEFAULT_TABLES.values()]
+    for dialect in DIALECTS:
+        for _stem, name, statement in _load_raw(dialect):
+            lowered = statement.lower()
+            mentions = frozenset(t for t in defaults if re.search(rf"\b{t}\b", lowered))
+            for word, what in _range_variables(statement).items():
+                out.setdefault(word, []).append((f"{dialect} {name}", mentions,
+                                                 frozenset(what)))
+    return out
+
+
+def _check_range_name(key: str, name: str) -> None:
+    """Refuse ``name`` for the table ``key`` where a statement that uses that table
+    gives the same name to something else (an alias of another table, a CTE, a subquery,
+    a pseudo-table such as ``excluded``): the substituted statement would read the wrong
+    rows or fail (SQLite's upsert then counts ``excluded.message_count`` from the table)."""
+    default = DEFAULT_TABLES.get(key)
+    if default is None:
+        return
+    for statement, mentions, what in _range_names().get(name.lower(), []):
+        if default in mentions and what != {default}:
+            raise ValidationError(
+                f"tables.{key}", f"{name!r} is a name memstore's SQL uses for something "
+                f"else (an alias, a CTE or a pseudo-table, in {statement}); choose another "
+                "name")
 
 
 def index_name(table: str, default_index: str) -> str:

@@ -10,6 +10,8 @@ matches); it holds no SQL.
 from __future__ import annotations
 
 import threading
+import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -53,8 +55,23 @@ T = TypeVar("T")
 _MS = timedelta(milliseconds=1)
 # The timestamp of a message given without one while its batch is validated (see _batch).
 _UNSTAMPED = v.MIN_INSTANT
-# How often a call in memstore's own transaction that lost a conflict runs again.
-RETRIES = 3
+# How often a call in memstore's own transaction that lost a conflict runs again: by
+# default (retries=None) as often as it takes for RETRY_DEADLINE seconds after the first
+# conflict (pauses of 2.5-5 ms doubling up to 0.1-0.2 s, jittered); retries=N runs it
+# again at most N times; retry_deadline= sets the deadline (both: whichever comes first).
+RETRIES: int | None = None
+RETRY_DEADLINE = 5.0
+
+
+def retry_policy(retries: int | None, retry_deadline: float | None) -> Retry:
+    """The ``Retry`` for ``connect(retries=, retry_deadline=)``, validated."""
+    attempts = None if retries is None else v.bounded_int("retries", retries, 0, 100) + 1
+    if retry_deadline is not None:
+        deadline: float | None = v.seconds("retry_deadline", retry_deadline,
+                                           what="retry_deadline")
+    else:
+        deadline = RETRY_DEADLINE if retries is None else None
+    return Retry(attempts=attempts, deadline=deadline)
 
 Clock = Callable[[], datetime]
 # A message's status (memstore's status table, for LlamaIndex's AsyncDBChatStore): every
@@ -120,7 +137,8 @@ class Operations:
     ``AsyncMemory``, which only drive the plans."""
 
     def __init__(self, dialect: Dialect, *, clock: Clock | None = None,
-                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
+                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int | None = RETRIES,
+                 retry_deadline: float | None = None,
                  embedder: Embedder | None = None, embedder_name: str | None = None,
                  token_counter: TokenCounter | None = None,
                  token_counter_name: str | None = None,
@@ -137,7 +155,7 @@ class Operations:
         self._embedder = embedder
         self._model = None if embedder is None else model_name(embedder, embedder_name)
         # A unit in memstore's own transaction that lost a conflict runs again (plan.Retry)
-        self._retry = Retry(attempts=v.bounded_int("retries", retries, 0, 100) + 1)
+        self._retry = retry_policy(retries, retry_deadline)
         self._clock = clock or v.now_utc
         self._max_bytes = v.content_limit("max_content_bytes", max_content_bytes)
         self._closed = False
@@ -159,6 +177,10 @@ class Operations:
         # driver is touched (drivers differ: some reconnect, some raise their own errors).
         if self._closed:
             raise ClosedError(type(self).__name__)
+
+    def _closed_error(self, exc: ClosedError) -> ClosedError:
+        # An adapter does not know whether a Memory or an AsyncMemory drives it.
+        return exc if exc.kind == type(self).__name__ else ClosedError(type(self).__name__)
 
     # -- schema ------------------------------------------------------------------
 
@@ -459,13 +481,14 @@ class Memory(Operations):
     :func:`memstore.connect`. One ``Memory`` may be shared by threads."""
 
     def __init__(self, dialect: Dialect, runner: Runner, *, clock: Clock | None = None,
-                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int = RETRIES,
+                 max_content_bytes: int = v.MAX_CONTENT_BYTES, retries: int | None = RETRIES,
+                 retry_deadline: float | None = None,
                  embedder: Embedder | None = None, embedder_name: str | None = None,
                  token_counter: TokenCounter | None = None,
                  token_counter_name: str | None = None) -> None:
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
-                         retries=retries, embedder=embedder, embedder_name=embedder_name,
-                         token_counter=token_counter,
+                         retries=retries, retry_deadline=retry_deadline, embedder=embedder,
+                         embedder_name=embedder_name, token_counter=token_counter,
                          token_counter_name=token_counter_name)
         self._runner = runner
 
@@ -476,7 +499,10 @@ class Memory(Operations):
 
     def _run(self, plan: Plan[T]) -> T:
         self._check_open()
-        return run(plan, self._runner.execute, self._retry)
+        try:
+            return run(plan, self._runner.execute, self._retry)
+        except ClosedError as exc:  # the runner closed under a call that was waiting for it
+            raise self._closed_error(exc) from None
 
     def _run_recall(self, plan: Any) -> Any:
         """A recall plan: its units as ``_run`` runs them, its Embed steps by the embedder."""
@@ -702,17 +728,23 @@ class AsyncMemory(Operations):
 
     def __init__(self, dialect: Dialect, runner: AsyncRunner, *,
                  clock: Clock | None = None, max_content_bytes: int = v.MAX_CONTENT_BYTES,
-                 retries: int = RETRIES, embedder: Embedder | None = None,
-                 embedder_name: str | None = None,
+                 retries: int | None = RETRIES, retry_deadline: float | None = None,
+                 embedder: Embedder | None = None, embedder_name: str | None = None,
                  token_counter: TokenCounter | None = None,
                  token_counter_name: str | None = None) -> None:
         super().__init__(dialect, clock=clock, max_content_bytes=max_content_bytes,
-                         retries=retries, embedder=embedder, embedder_name=embedder_name,
-                         token_counter=token_counter,
+                         retries=retries, retry_deadline=retry_deadline, embedder=embedder,
+                         embedder_name=embedder_name, token_counter=token_counter,
                          token_counter_name=token_counter_name)
         self._runner = runner
         # see plan.arun: a runner that settles a cancelled unit itself needs no shield
         self._shield = not getattr(runner, "settles_cancelled_units", False)
+        # A runner that can close without an event loop (a thread of its own: SQLite,
+        # MySQL) is closed when an AsyncMemory nobody closed is collected, with a
+        # ResourceWarning, instead of keeping its thread and connection until exit.
+        close_unawaited = getattr(runner, "close_unawaited", None)
+        self._finalizer = (weakref.finalize(self, _unclosed, close_unawaited)
+                           if close_unawaited is not None else None)
 
     @property
     def adapter(self) -> Any:
@@ -721,7 +753,10 @@ class AsyncMemory(Operations):
 
     async def _run(self, plan: Plan[T]) -> T:
         self._check_open()
-        return await arun(plan, self._runner.execute, self._retry, shield=self._shield)
+        try:
+            return await arun(plan, self._runner.execute, self._retry, shield=self._shield)
+        except ClosedError as exc:  # the runner closed under a call that was waiting for it
+            raise self._closed_error(exc) from None
 
     async def _run_recall(self, plan: Any) -> Any:
         """A recall plan: its units as ``_run`` runs them, its Embed steps by the embedder
@@ -928,6 +963,8 @@ class AsyncMemory(Operations):
         Every later call raises ``ClosedError``; closing again does nothing."""
         if not self._closed:
             self._closed = True
+            if self._finalizer is not None:
+                self._finalizer.detach()
             await self._runner.aclose()
 
     async def __aenter__(self) -> AsyncMemory:
@@ -939,3 +976,13 @@ class AsyncMemory(Operations):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _unclosed(close: Callable[[], None]) -> None:
+    """An AsyncMemory was collected without ``aclose()``: close its runner (no loop
+    needed) and say so, as an unclosed file or socket does."""
+    warnings.warn("an AsyncMemory was never closed (await mem.aclose(), or async with); "
+                  "memstore closed its connection and thread when it was collected",
+                  ResourceWarning, stacklevel=2)
+    close()
+

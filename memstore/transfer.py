@@ -442,6 +442,8 @@ def read_records(stream: IO[bytes]) -> Iterator[tuple[int, Record]]:
         except ValueError as exc:  # json.JSONDecodeError too
             hint = "" if raw.endswith(b"\n") else " (the file ends mid-line: truncated?)"
             raise RecordError(lineno, "", f"is not valid JSON: {exc}{hint}") from None
+        except RecursionError:
+            raise RecordError(lineno, "", v.NESTED_TOO_DEEPLY) from None
         if not isinstance(record, dict):
             raise RecordError(lineno, "", f"must be a JSON object; got {type(record).__name__}")
         if lineno == 1:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from .errors import ValidationError
 from .models import ROLES, SCOPES, NewMessage
@@ -33,6 +35,11 @@ MAX_LIMIT = 10_000
 MAX_MESSAGE_COUNT = 2**31 - 1  # INTEGER / INT columns
 MAX_BATCH = 10_000
 MAX_ID = 2**63 - 1  # message ids are BIGINT-safe integers; larger cannot be an id
+
+# json.dumps / json.loads recurse once per level: past Python's recursion limit (about
+# 1,000 levels) they raise RecursionError, which memstore reports as this.
+NESTED_TOO_DEEPLY = ("is nested too deeply to be JSON memstore can read or write "
+                     "(about 1,000 levels of lists and objects at most)")
 
 MIN_INSTANT = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
 MAX_INSTANT = datetime(2038, 1, 19, 3, 14, 7, 999000, tzinfo=timezone.utc)
@@ -86,6 +93,8 @@ def content(field: str, value: object, max_bytes: int = MAX_CONTENT_BYTES) -> st
                 "store them as strings or null") from None
         except TypeError as exc:
             raise ValidationError(field, f"is not JSON-serialisable: {exc}") from None
+        except RecursionError:
+            raise ValidationError(field, NESTED_TOO_DEEPLY) from None
     elif not isinstance(value, str):
         raise ValidationError(field, f"must be a str, dict or list; got {type(value).__name__}")
     s = text(field, value)
@@ -171,7 +180,15 @@ def instant(field: str, value: object) -> datetime:
         raise ValidationError(
             field, "must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
         )
-    utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+    try:
+        utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before year 1 in UTC
+        raise ValidationError(
+            field,
+            f"must be between {MIN_INSTANT.isoformat()} and {MAX_INSTANT.isoformat()} "
+            "(the range a MySQL TIMESTAMP column holds); got " + value.isoformat()
+            + ", which is outside the years 1-9999 in UTC",
+        ) from None
     if utc.microsecond % 1000:
         raise ValidationError(
             field,
@@ -226,6 +243,64 @@ def seconds(field: str, value: str | float, *, what: str) -> float:
         raise ValidationError(
             field, f"{what} must be a positive number of seconds; got '{shown}'{note}")
     return number
+
+
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_IPV6_HOST = re.compile(r"\[[^\[\]]+\](:[^\[\]]*)?")
+
+
+def url_parts(url: str, kind: str, *, hosts: bool = False) -> SplitResult:
+    """``urlsplit(url)`` for a database URL, every malformed part refused with a
+    ``ValidationError("url", "not a valid <kind> URL: the <part> ...")`` that names the
+    part and never quotes the URL or any part of it (the URL may hold a password).
+
+    Checked: percent-escapes in the user name, password, host, path and query (``%`` not
+    followed by two hex digits; ``%00``, a NUL no database takes), IPv6 hosts in brackets,
+    and the port (a number from 0 to 65535). ``hosts=True`` allows libpq's list of hosts
+    (``h1:5432,h2:5433``), whose ports libpq checks itself."""
+    def bad(part: str, reason: str) -> ValidationError:
+        return ValidationError("url", f"not a valid {kind} URL: the {part} {reason}")
+
+    rest = url.partition("://")[2]
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo, _, hostport = netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    after = rest[len(netloc):]
+    path, _, query = after.split("#", 1)[0].partition("?")
+    for part, value in (("user name", user), ("password", password), ("host", hostport),
+                        ("path", path), ("query string", query)):
+        if _BAD_PERCENT.search(value):
+            raise bad(part, "has a '%' that is not followed by two hex digits (write a "
+                      "literal % as %25)")
+        if "%00" in value:
+            raise bad(part, "contains %00, a NUL character, which no database accepts")
+    for host in hostport.split(",") if hosts else [hostport]:
+        if "[" in host or "]" in host:
+            if "[]" in host:
+                raise bad("host", "is an empty IPv6 address []")
+            if not _IPV6_HOST.fullmatch(host):
+                raise bad("host", "has an unbalanced '[' or ']' (write an IPv6 address "
+                          "as [::1])")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise bad("host", "cannot be parsed") from None
+    if not hosts:
+        try:
+            parts.port  # noqa: B018  (parses the port; ValueError when it is not one)
+        except ValueError:
+            raise bad("port", "must be a number from 0 to 65535") from None
+    return parts
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (a driver's message about ``url``) without the URL or its password."""
+    parts = url.partition("://")[2]
+    userinfo = re.split(r"[/?#]", parts, maxsplit=1)[0].rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    for secret in sorted({url, password, unquote(password)} - {""}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def new_message(item: object, now: datetime,

@@ -222,3 +222,83 @@ def test_calls_after_close_raise_closed_error(backend: Backend) -> None:
         mem.save_message("c", "user", "y")
     with pytest.raises(memstore.ClosedError):
         mem.init_schema()
+
+
+def test_closed_error_names_the_closed_object_and_how_to_open_another(
+        backend: Backend) -> None:
+    mem = backend.open(None)
+    mem.close()
+    with pytest.raises(memstore.ClosedError) as info:
+        mem.count_messages("c")
+    assert str(info.value) == "this Memory is closed; open a new one with memstore.connect()"
+
+    async def main() -> None:
+        assert backend.open_async is not None
+        amem = await backend.open_async(None)
+        await amem.aclose()
+        with pytest.raises(memstore.ClosedError) as info:
+            await amem.count_messages("c")
+        assert str(info.value) == ("this AsyncMemory is closed; open a new one with "
+                                   "memstore.connect_async()")
+
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["postgres", "mysql"])
+def test_a_call_that_finds_the_connection_closed_raises_closed_error(kind: str) -> None:
+    # What a call that waited for the connection while close() ran meets: the adapter's own
+    # closed check, which must be a ClosedError naming the Memory (was a BackendError on
+    # PostgreSQL), not a driver error nor a reconnect.
+    import importlib
+
+    server_url = importlib.import_module(f"tests.backend_{kind}").server_url
+    mem = memstore.connect(server_url())  # memstore's own connection; no SQL runs here
+    try:
+        mem.adapter.close()
+        with pytest.raises(memstore.ClosedError) as info:
+            mem.count_messages("c")
+        assert str(info.value) == ("this Memory is closed; open a new one with "
+                                   "memstore.connect()")
+    finally:
+        mem.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mysql"])
+def test_an_async_memory_never_closed_is_closed_when_collected(kind: str,
+                                                                tmp_path: Any) -> None:
+    # Issue 26, finding 15: a thread, file descriptors and (MySQL) a server connection
+    # stayed per unclosed AsyncMemory until the process exited, without a warning.
+    import gc
+    import warnings
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'a.db'}"
+    else:
+        from tests.backend_mysql import server_url
+        url = server_url()
+    name = f"memstore-{kind}"
+
+    def threads() -> int:
+        return sum(t.name == name and t.is_alive() for t in threading.enumerate())
+
+    before = threads()
+
+    async def leak() -> Any:
+        mem = await memstore.connect_async(url)
+        await mem.doctor()
+        conn = mem.adapter.sync.conn if kind == "mysql" else None
+        return conn  # the AsyncMemory itself is dropped here, never closed
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        conn = asyncio.run(leak())
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) and "AsyncMemory was never closed"
+               in str(w.message) for w in seen), [str(w.message) for w in seen]
+    for _ in range(200):
+        if threads() == before:
+            break
+        threading.Event().wait(0.01)
+    assert threads() == before
+    if conn is not None:
+        assert not conn.open  # the server connection is closed too

@@ -180,3 +180,34 @@ def test_chats_and_messages_as_json_lines_and_paging_back(tmp_path: Path) -> Non
     assert f"#{saved[0].id} user (u1):\nm0" in plain.stdout
     missing = run("messages", url, "trip", "--before", "999999")
     assert missing.returncode == 1 and "before_id" in missing.stderr
+
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\rX\x9b31m\u202etxt.exe\x7f"
+CONTROL = [chr(c) for c in (*range(0x20), *range(0x7f, 0xa0), 0x202e)]
+
+
+def test_human_output_escapes_control_characters_of_stored_text(tmp_path: Path) -> None:
+    # Was printed raw: an escape sequence in a title or message could retitle, clear or
+    # rewrite the operator's terminal.
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert run("init", url).returncode == 0
+    with memstore.connect(url) as mem:
+        mem.save_message(f"c{HOSTILE}", "user", f"line one\n{HOSTILE}",
+                         user_id=f"u{HOSTILE}")
+        mem.update_chat_title(f"c{HOSTILE}", f"title {HOSTILE}")
+        mem.update_working_memory(scope="chat", chat_id="c", content=f"# facts\n{HOSTILE}")
+    escaped = "\\x1b]0;pwned\\x07\\x1b[2J\\rX\\x9b31m\\u202etxt.exe\\x7f"
+    chats = run("chats", url)
+    assert chats.returncode == 0
+    line = chats.stdout.splitlines()[1]
+    assert line.startswith(f"c{escaped}\tu{escaped}\t") and line.endswith(f"title {escaped}")
+    messages = run("messages", url, f"c{HOSTILE}")
+    assert messages.returncode == 0
+    assert f"user (u{escaped}):\nline one\n{escaped}\n" in messages.stdout
+    memory = run("memory", url, "--chat", "c")
+    assert memory.returncode == 0 and f"# facts\n{escaped}\n" in memory.stdout
+    for out in (chats.stdout, messages.stdout, memory.stdout):
+        assert not any(c in out for c in CONTROL if c not in "\t\n"), out
+    # --json stays exact
+    got = json.loads(run("messages", url, f"c{HOSTILE}", "--json").stdout)
+    assert got["content"] == f"line one\n{HOSTILE}"

@@ -286,6 +286,52 @@ def test_a_bad_row_names_session_and_row_and_writes_nothing_of_its_session(
     assert f"session 'b-bad', row id {bad_id}" in err
 
 
+@pytest.mark.parametrize("created_at", ["0001-01-01 00:30:00+01:00",
+                                        "9999-12-31T23:30:00-01:00"])
+def test_a_created_at_outside_the_utc_years_is_a_migration_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], created_at: str) -> None:
+    # Was a raw OverflowError traceback from datetime.astimezone.
+    path = tmp_path / "agents.db"
+    write_sqlite_session(path, {"s": AGENT_ITEMS})
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE agent_messages SET created_at = ? WHERE id = "
+                   "(SELECT MIN(id) FROM agent_messages)", (created_at,))
+    db.close()
+    src, dst = sqlite_url(path), sqlite_url(tmp_path / "memstore.db")
+    with pytest.raises(migrate.MigrationError, match=r"session 's', row id \d+: created_at .* "
+                       r"outside the years 1-9999 in UTC"):
+        migrate.migrate_openai_agents(src, to=dst)
+    code, _out, err = run_cli(capsys, "migrate-from", "openai-agents", src, "--to", dst)
+    assert code == 1 and "outside the years 1-9999 in UTC" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("framework", ["langchain", "openai-agents"])
+def test_a_row_nested_too_deeply_is_a_migration_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], framework: str) -> None:
+    # Was a raw RecursionError traceback from json.loads.
+    nested = '{"a":' * 100_000 + "1" + "}" * 100_000
+    if framework == "langchain":
+        url = sqlite_url(tmp_path / "lc.db")
+        write_langchain(url, {"s": lc_conversation("a")})
+        table, column = "message_store", "message"
+    else:
+        url = sqlite_url(tmp_path / "agents.db")
+        write_sqlite_session(tmp_path / "agents.db", {"s": AGENT_ITEMS})
+        table, column = "agent_messages", "message_data"
+    db = sqlite3.connect(url.removeprefix("sqlite:///"))
+    with db:
+        db.execute(f"UPDATE {table} SET {column} = ? WHERE id = "
+                   f"(SELECT MIN(id) FROM {table})", (nested,))
+    db.close()
+    dst = sqlite_url(tmp_path / "dst.db")
+    code, _out, err = run_cli(capsys, "migrate-from", framework, url, "--to", dst)
+    assert code == 1, err
+    assert re.search(rf"session 's', row id \d+: {column} is nested too deeply", err), err
+    assert "Traceback" not in err
+
+
 def test_a_non_message_row_in_langchain_is_refused(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "lc.db")
     write_langchain(url, {"s": lc_conversation("a")})
@@ -372,3 +418,28 @@ def test_postgres_sources_langchain_and_sqlalchemy_session(
         with memstore.connect(target) as mem:
             assert mem.count_messages("ag-1") == 24
     assert session_items("ag-1", dst) == sdk_view
+
+
+@pytest.mark.parametrize(("message", "says"), [
+    ('{"type": "bogus", "data": {"content": "x"}}', "unknown message type|bogus"),
+    ('{"type": "human", "data": {"content": {"a": 1}}}', "ValidationError"),
+    ('{"type": "ai", "data": {"content": "x", "tool_calls": "nope"}}', "Error"),
+])
+def test_a_langchain_row_langchain_cannot_load_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], message: str, says: str) -> None:
+    # Issue 26, finding 11: such rows were migrated and reported as success; the chat then
+    # failed to load whole.
+    url = sqlite_url(tmp_path / "lc.db")
+    write_langchain(url, {"s": lc_conversation("a")})
+    db = sqlite3.connect(tmp_path / "lc.db")
+    with db:
+        db.execute("UPDATE message_store SET message = ? WHERE id = 2", (message,))
+    db.close()
+    with pytest.raises(migrate.MigrationError,
+                       match=rf"session 's', row id 2: message is not one LangChain can "
+                       rf"load: .*({says})"):
+        migrate.migrate_langchain(url)
+    with memstore.connect(url) as mem:
+        assert mem.count_messages("s") == 0
+    code, _out, err = run_cli(capsys, "migrate-from", "langchain", url)
+    assert code == 1 and "row id 2" in err

@@ -1026,7 +1026,7 @@ def test_retries_exhausted_raise_their_own_error_sync_and_async(ready: Scratch) 
     assert attempts(ready) == 3
 
     async def main() -> None:
-        async with await memstore.connect_async(ready.url()) as amem:
+        async with await memstore.connect_async(ready.url(), retries=3) as amem:
             with pytest.raises(memstore.RetriesExhaustedError, match="4 attempts"):
                 await amem.save_message("c", "user", "a")
             assert await amem.get_messages("c") == []
@@ -1038,6 +1038,58 @@ def test_retries_exhausted_raise_their_own_error_sync_and_async(ready: Scratch) 
             mem.save_message("c", "user", "a")
         assert not isinstance(info.value, memstore.RetriesExhaustedError)
     assert attempts(ready) == 3 + 4 + 1
+
+
+def test_the_default_retries_until_a_deadline_not_a_count(ready: Scratch) -> None:
+    # Issue 26: the default was 3 retries, too few for cross-node contention (Galera).
+    # Now: as many as fit in RETRY_DEADLINE (5 s) after the first conflict, sync and async;
+    # retry_deadline= sets it.
+    ready.rows(FAIL_ONCE.format(failures=10**9))
+    assert memstore.store.RETRY_DEADLINE == 5.0
+    with memstore.connect(ready.url()) as mem:
+        start = time.monotonic()
+        with pytest.raises(memstore.RetriesExhaustedError, match="retry_deadline=5 s") as info:
+            mem.save_message("c", "user", "a")
+        took = time.monotonic() - start
+        assert mem.get_messages("c") == []
+    assert 5.0 <= took < 7.0, took
+    used = attempts(ready)
+    assert used > 20, used  # pauses of at most 0.2 s: well over 20 in 5 s
+    assert f"after {used} attempts" in str(info.value)
+
+    async def main() -> float:
+        async with await memstore.connect_async(ready.url(), retry_deadline=0.5) as amem:
+            start = time.monotonic()
+            with pytest.raises(memstore.RetriesExhaustedError,
+                               match=r"retry_deadline=0.5 s"):
+                await amem.save_message("c", "user", "a")
+            return time.monotonic() - start
+
+    took = asyncio.run(main())
+    assert 0.5 <= took < 2.0, took
+    assert attempts(ready) > used + 3
+    before = attempts(ready)
+    # both bounds: whichever comes first (here the count)
+    with memstore.connect(ready.url(), retries=2, retry_deadline=60) as mem, \
+            pytest.raises(memstore.RetriesExhaustedError, match="3 attempts"):
+        mem.save_message("c", "user", "a")
+    assert attempts(ready) == before + 3
+    # one that succeeds within the deadline is not an error at all
+    ready.rows("ALTER SEQUENCE conflicts RESTART WITH 1; "
+               "CREATE OR REPLACE FUNCTION conflict() RETURNS trigger LANGUAGE plpgsql AS $$ "
+               "BEGIN IF nextval('conflicts') <= 15 THEN RAISE EXCEPTION 'forced conflict' "
+               "USING ERRCODE = '40001'; END IF; RETURN NULL; END $$")
+    with memstore.connect(ready.url()) as mem:
+        mem.save_message("c", "user", "after 15 conflicts")
+        assert [m.content for m in mem.get_messages("c")] == ["after 15 conflicts"]
+
+
+def test_bad_retry_settings_are_refused() -> None:
+    for kwargs in ({"retry_deadline": 0}, {"retry_deadline": -1}, {"retry_deadline": "soon"},
+                   {"retries": -1}, {"retries": 101}, {"retries": 1.5}):
+        with pytest.raises(memstore.ValidationError) as info:
+            memstore.connect("memory://", **kwargs)  # type: ignore[arg-type]
+        assert info.value.field in ("retries", "retry_deadline")
 
 
 def test_a_read_only_server_is_node_not_ready(ready: Scratch) -> None:

@@ -73,3 +73,14 @@ def test_doctor_reports_the_search_index_lag_and_orphans(
     assert cli.main(["doctor", url]) == 0
     assert "search index: 0 messages not indexed yet, 0 rows of deleted messages\n" \
         in capsys.readouterr().out
+
+
+def test_search_output_escapes_control_characters(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'agent.db'}"
+    with memstore.connect(url) as mem:
+        mem.init_schema()
+        mem.save_message("c\x1b]0;x\x07", "user", "deploy \x1b[2J\rnow", user_id="u1")
+    assert cli.main(["search", url, "deploy", "--user", "u1"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "deploy" in out

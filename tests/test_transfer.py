@@ -241,6 +241,11 @@ def _mutations() -> list[tuple[str, Any, str]]:
         ("bad role", set_field("message", "role", "tool"), r"role: must be one of"),
         ("microseconds", set_field("message", "timestamp", "2026-03-01T12:00:00.000001Z"),
          r"timestamp: has sub-millisecond precision"),
+        ("before year 1 in UTC", set_field("message", "timestamp", "0001-01-01T00:30:00+01:00"),
+         r"timestamp: must be between .* outside the years 1-9999 in UTC"),
+        ("after year 9999 in UTC", set_field("chat", "updated_at",
+                                             "9999-12-31T23:30:00-01:00"),
+         r"updated_at: must be between .* outside the years 1-9999 in UTC"),
         ("naive time", set_field("message", "timestamp", "2026-03-01T12:00:00"),
          r"timestamp: must be timezone-aware"),
         ("content not text", set_field("message", "content", {"a": 1}),
@@ -286,6 +291,8 @@ def test_a_bad_record_names_line_and_field_and_writes_nothing_of_its_chat(
      r"line 2: type: must be chat, message, working_memory or end"),
     (b'{"format":"memstore","version":1}\n{"type":"end","chats":1,"messages":0,'
      b'"working_memories":0}\n', r"line 2: chats: says 1 but the file has 0"),
+    (b'{"format":"memstore","version":1}\n' + b'{"a":' * 100_000 + b'1' + b'}' * 100_000
+     + b'\n', r"line 2: is nested too deeply to be JSON memstore can read"),
     (b'{"format":"memstore","version":1,"version":1}\n', r"line 1: is not valid JSON: the key "
      r"'version' appears twice"),
     (b'{"format":"memstore","version":1}\n{"type":"working_memory","scope":"user",'

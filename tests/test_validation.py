@@ -18,8 +18,20 @@ LONG_ID = "x" * 256
 TOO_BIG = "a" * (memstore.MAX_CONTENT_BYTES + 1)
 TOO_BIG_MULTIBYTE = "é" * (memstore.MAX_CONTENT_BYTES // 2) + "a"  # one byte over
 NAN, INF = float("nan"), float("inf")
+PLUS_1H, MINUS_1H = timezone(timedelta(hours=1)), timezone(timedelta(hours=-1))
 
 Call = Callable[[Memory], Any]
+
+
+def deep(levels: int) -> dict[str, Any]:
+    """A dict nested ``levels`` deep: {"a": {"a": ... {}}}."""
+    top: dict[str, Any] = {}
+    inner = top
+    for _ in range(levels):
+        inner["a"] = {}
+        inner = inner["a"]
+    return top
+
 
 CASES: list[tuple[str, Call, str]] = [
     # ids
@@ -60,6 +72,14 @@ CASES: list[tuple[str, Call, str]] = [
     ("NaN as a dict key", lambda m: m.save_message("c", "user", {NAN: 1}), "content"),
     ("-Infinity in working memory", lambda m: m.update_working_memory(
         scope="user", user_id="u", content={"x": {"y": -INF}}), "content"),
+    # json.dumps recursion past Python's limit (was a raw RecursionError)
+    ("content nested 100,000 deep", lambda m: m.save_message("c", "user", deep(100_000)),
+     "content"),
+    ("working memory nested 100,000 deep", lambda m: m.update_working_memory(
+        scope="user", user_id="u", content=deep(100_000)), "content"),
+    ("batch content nested 100,000 deep", lambda m: m.save_messages(
+        "c", [{"role": "user", "content": "ok"}, {"role": "user", "content": deep(100_000)}]),
+     "messages[1].content"),
     ("NaN in batch content", lambda m: m.save_messages(
         "c", [{"role": "user", "content": "ok"}, {"role": "user", "content": [NAN]}]),
      "messages[1].content"),
@@ -79,6 +99,20 @@ CASES: list[tuple[str, Call, str]] = [
      "created_at"),
     ("out-of-range updated_at", lambda m: m.save_chat(
         "c", updated_at=datetime(2100, 1, 1, tzinfo=UTC)), "updated_at"),
+    # aware datetimes whose UTC conversion leaves the years 1-9999 (was OverflowError)
+    ("timestamp before year 1 in UTC", lambda m: m.save_message(
+        "c", "user", "x", timestamp=datetime(1, 1, 1, 0, 30, tzinfo=PLUS_1H)), "timestamp"),
+    ("timestamp after year 9999 in UTC", lambda m: m.save_message(
+        "c", "user", "x", timestamp=datetime(9999, 12, 31, 23, 30, tzinfo=MINUS_1H)),
+     "timestamp"),
+    ("created_at before year 1 in UTC", lambda m: m.save_chat(
+        "c", created_at=datetime(1, 1, 1, 0, 30, tzinfo=PLUS_1H)), "created_at"),
+    ("updated_at after year 9999 in UTC", lambda m: m.save_chat(
+        "c", updated_at=datetime(9999, 12, 31, 23, 30, tzinfo=MINUS_1H)), "updated_at"),
+    ("batch timestamp after year 9999 in UTC", lambda m: m.save_messages(
+        "c", [{"role": "user", "content": "a",
+               "timestamp": datetime(9999, 12, 31, 23, 30, tzinfo=MINUS_1H)}]),
+     "messages[0].timestamp"),
     ("str timestamp in batch", lambda m: m.save_messages(
         "c", [{"role": "user", "content": "a", "timestamp": "2024-01-01"}]),
      "messages[0].timestamp"),

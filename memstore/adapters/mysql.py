@@ -58,13 +58,16 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import re
+import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 import pymysql
 from pymysql.constants import SERVER_STATUS
@@ -80,9 +83,9 @@ from ..errors import (
     ValidationError,
 )
 from ..models import Message, NewMessage
-from ..plan import NO_BRACKET, Plan, Stmt, Unit
+from ..plan import NO_BRACKET, Bracket, Plan, Stmt, Unit
 from .base import Dialect
-from .dbapi import DbapiRunner, close_quietly, own_transaction
+from .dbapi import DbapiRunner, close_quietly, own_transaction, tx_statement
 from .sqlbase import Inserts, SqlDialect
 from .sqlite import EXPECTED_COLUMNS
 from .threaded import ThreadedRunner
@@ -94,15 +97,21 @@ P = ParamSpec("P")
 T = TypeVar("T")
 UTC = timezone.utc
 TIMEOUTS = {"connect_timeout": 10.0, "read_timeout": 60.0, "write_timeout": 60.0}
-# TLS, as PyMySQL names it. Without any, PyMySQL tries TLS and falls back to plain
-# (building that TLS context costs ~70 ms per connection); ssl_disabled=true skips it.
+# TLS, as PyMySQL names it. Without any, PyMySQL tries TLS unverified and falls back to
+# plain (building that TLS context costs ~70 ms per connection); ssl_disabled=true skips
+# it; any other ssl_* option requires TLS with the certificate verified (_tls_options).
 SSL_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity",
                "ssl_disabled")
+SSL_FILES = ("ssl_ca", "ssl_cert", "ssl_key")
+# Set to "off" to run MariaDB without RETURNING, as on MySQL (how the tests cover MySQL 8's
+# paths: pop_message's pop.sql, inserts' LAST_INSERT_ID(); no MySQL 8 server here).
+RETURNING_ENV = "MEMSTORE_MYSQL_RETURNING"
 
 
 def _whole(low: int, high: int, unit: str) -> Callable[[str, str], int]:
     def check(name: str, value: str) -> int:
-        if not value.isdigit() or not low <= int(value) <= high:
+        # isascii: "²".isdigit() is True, and int("²") a ValueError
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             raise ValidationError("url", f"{name} must be a whole number of {unit} from "
                                   f"{low} to {high}; got {value!r}")
         return int(value)
@@ -205,7 +214,8 @@ def map_error(exc: Exception) -> MemstoreError:
     if code in (1213, 1205):
         # A deadlock or a Galera certification failure (1213) rolled the transaction
         # back; a lock wait timeout (1205) the statement, and memstore then the rest of
-        # its own transaction. Either way nothing of memstore's unit stayed.
+        # the transaction, its own or the caller's (MysqlRunner._undo). Either way the
+        # whole transaction is gone.
         return ConflictError(message, dialect=DIALECT)
     if code == 1047:  # WSREP has not yet prepared node for application use
         return NodeNotReadyError(message, dialect=DIALECT)
@@ -290,6 +300,7 @@ class MysqlDialect(SqlDialect):
         self._returning_head, self._returning_tail = head, tail
         self._returning_row = _PARAM.sub("%s", row)
         self._definitions, self._index_defs = _parse_schema(self.schema)
+        self.pop_sql = sqlfiles.load(DIALECT, self.tables, file="pop")  # without RETURNING
         # The statements that change tables rather than rows, each with the server error
         # that means "already done" (if any). They commit any open transaction, so the
         # runner refuses them inside a caller's transaction.
@@ -404,12 +415,21 @@ class MysqlDialect(SqlDialect):
     # -- writes that need more than the generic sequence ----------------------------
 
     def pop_message(self, chat_id: str) -> Plan[Message | None]:
-        if not self.returning:
-            # Without DELETE ... RETURNING the message would have to be read and then
-            # deleted, which a unit of statements cannot do; MariaDB has it.
-            raise MemstoreError("pop_message needs DELETE ... RETURNING, which MariaDB "
-                                "10.5+ has and MySQL has not")
-        return (yield from super().pop_message(chat_id))
+        if self.returning:
+            return (yield from super().pop_message(chat_id))
+        # MySQL: no DELETE ... RETURNING. The newest message is picked FOR UPDATE into a
+        # session variable, read and deleted by id, in the same transaction (pop.sql).
+        params = {"chat_id": chat_id}
+        pop = self.pop_sql
+        results = yield Unit("write", (
+            self.stmt("uncount_newest_message", params),
+            Stmt(pop["pop_forget_pick"], {}),
+            Stmt(pop["pop_pick_newest"], params),
+            Stmt(pop["pop_read_picked"], {}, "rows"),
+            Stmt(pop["pop_delete_picked"], {}),
+            self.stmt("forget_deleted_status", params)))
+        rows = results[3]
+        return self.messages_from_rows(rows)[0] if rows else None
 
     def working_memory_stmt(
         self, wm_id: str, scope: str, chat_id: str | None, user_id: str | None,
@@ -425,7 +445,7 @@ class MysqlDialect(SqlDialect):
     def insert_stmts(
         self, chat_id: str, user_id: str | None, messages: Sequence[NewMessage]
     ) -> Plan[Inserts]:
-        """Multi-row INSERTs, each below max_allowed_packet, then the chat row's update
+        """The chat row's update, then multi-row INSERTs, each below max_allowed_packet
         (save_messages and replace_messages run them in one write unit). MariaDB returns
         the ids (RETURNING); on MySQL, InnoDB gives a multi-row INSERT consecutive ids when
         innodb_autoinc_lock_mode is 0 or 1, and in mode 2 (interleaved) nothing is
@@ -444,12 +464,16 @@ class MysqlDialect(SqlDialect):
             values = {"chat_id": chat_id, "user_id": user_id, "role": m.role,
                       "content": m.content, "timestamp": stamp}
             rows.append([values[name] for name in self._insert_names])
-        stmts: list[Stmt] = []
+        # The chat row first, then the messages: the order pop_message and delete_messages
+        # lock them in, so a save and a pop on one chat wait for each other instead of
+        # deadlocking (issue 26, finding 8). Its values are known before the inserts.
+        stmts: list[Stmt] = [self.stmt("touch_chat_for_messages",
+                                       self.touch_params(chat_id, user_id, stamps))]
         sizes: list[int] = []  # how many rows each INSERT writes
         returning = self.returning
         if not returning and server.autoinc_lock_mode > 1:
             one = self._insert_head + self._insert_row
-            stmts = [Stmt(one, row, "lastrowid") for row in rows]
+            stmts += [Stmt(one, row, "lastrowid") for row in rows]
             sizes = [1] * len(rows)
         else:
             head, row, tail = ((self._returning_head, self._returning_row,
@@ -463,12 +487,10 @@ class MysqlDialect(SqlDialect):
                                   [value for r in chunk for value in r],
                                   "rows" if returning else "lastrowid"))
                 sizes.append(len(chunk))
-        stmts.append(self.stmt("touch_chat_for_messages",
-                               self.touch_params(chat_id, user_id, stamps)))
 
         def ids_of(results: list[Any]) -> list[int]:
             ids: list[int] = []
-            for result, size in zip(results, sizes, strict=False):  # then the touch's
+            for result, size in zip(results[1:], sizes, strict=True):  # after the touch's
                 if returning:
                     got = [int(r[0]) for r in result]
                 else:
@@ -751,6 +773,22 @@ class MysqlRunner(DbapiRunner):
     def still_open(self, conn: Any) -> bool:
         return bool(conn.open)
 
+    def _undo(self, conn: Any, cur: Any, shape: Bracket, name: str) -> None:
+        exc = sys.exc_info()[1]  # _undo runs while the unit's error is being handled
+        if shape.savepoint and isinstance(exc, pymysql.err.MySQLError) \
+                and _code(exc) == 1205 and self.still_open(conn):
+            # A lock wait timeout undid only the statement (innodb_rollback_on_timeout is
+            # OFF by default); a deadlock (1213) undoes the caller's whole transaction, and
+            # ConflictError tells the caller to retry that whole transaction. Roll it back
+            # so both mean the same and a retry never writes the caller's statements twice.
+            try:
+                cur.execute(tx_statement(self.tx, "rollback", name))
+            except Exception as err:
+                log.warning("memstore: rolling back after a lock wait timeout failed: %s",
+                            err)
+            return
+        super()._undo(conn, cur, shape, name)
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -827,33 +865,90 @@ def _chunks(rows: list[list[Any]], sizes: list[int], budget: int) -> Iterator[li
 # -- entry points (memstore.connect) --------------------------------------------------
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    # The value is not repeated: a secret pasted into the wrong option stays out of logs.
+    raise ValidationError("url", f"{name} must be true or false (1/0, yes/no, on/off); got "
+                          "something else")
+
+
+def _tls_options(tls: Mapping[str, str]) -> dict[str, Any]:
+    """PyMySQL's connect() arguments for the URL's ssl_* options.
+
+    No option: PyMySQL's default (TLS if the server offers it, certificate not checked,
+    plain text if the server has no TLS). Any ssl_* option but ssl_disabled=true: TLS is
+    required and the server's certificate is verified (against ssl_ca, else the system's
+    CAs) and so is its host name, unless the URL says ssl_verify_cert=false or
+    ssl_verify_identity=false. memstore builds the SSLContext itself: PyMySQL would leave
+    the certificate unchecked with ssl_ca alone, and the host name unchecked without it."""
+    if not tls:
+        return {}
+    if "ssl_disabled" in tls and _flag("ssl_disabled", tls["ssl_disabled"]):
+        if len(tls) > 1:
+            raise ValidationError("url", "ssl_disabled=true cannot be combined with other "
+                                  "ssl_* options")
+        return {"ssl_disabled": True}
+    verify_cert = _flag("ssl_verify_cert", tls.get("ssl_verify_cert", "true"))
+    verify_identity = _flag("ssl_verify_identity",
+                            tls.get("ssl_verify_identity", "true" if verify_cert else "false"))
+    if verify_identity and not verify_cert:
+        raise ValidationError("url", "ssl_verify_identity=true needs the certificate "
+                              "verified: drop ssl_verify_cert=false")
+    if "ssl_key" in tls and "ssl_cert" not in tls:
+        raise ValidationError("url", "ssl_key needs ssl_cert (the client certificate)")
+    try:
+        ctx = ssl.create_default_context(cafile=tls.get("ssl_ca"))
+    except (ssl.SSLError, OSError) as exc:
+        raise ValidationError("url", f"ssl_ca: cannot load {tls['ssl_ca']!r} as PEM "
+                              f"certificates ({type(exc).__name__})") from None
+    ctx.check_hostname = verify_identity
+    ctx.verify_mode = ssl.CERT_REQUIRED if verify_cert else ssl.CERT_NONE
+    if "ssl_cert" in tls:
+        try:
+            ctx.load_cert_chain(tls["ssl_cert"], tls.get("ssl_key"))
+        except (ssl.SSLError, OSError) as exc:
+            raise ValidationError("url", "ssl_cert/ssl_key: cannot load the client "
+                                  f"certificate ({type(exc).__name__})") from None
+    return {"ssl": ctx}  # PyMySQL then requires TLS: no plain-text fallback
+
+
 def _connect_options(url: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
     """PyMySQL's connect() arguments for a URL, and the session variables it sets (their
     session.sql statement names and parameters)."""
-    parts = urlsplit(url)
+    parts = validate.url_parts(url, "MySQL")
     database = unquote(parts.path.lstrip("/"))
     if not database or "/" in database:
         raise ValidationError("url", "name the database: mysql://user:password@host:3306/DB")
-    try:
-        port = parts.port or 3306
-    except ValueError:
-        raise ValidationError("url", "the port must be a number") from None
+    port = parts.port or 3306
     kwargs: dict[str, Any] = dict(TIMEOUTS)
     settings: dict[str, dict[str, Any]] = {}
+    tls: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in TIMEOUTS:
             kwargs[name] = validate.seconds("url", value, what=name)
         elif name in SESSION_VARIABLES:  # memstore's, not PyMySQL's: see MysqlRunner
             settings[f"set_{name}"] = {"value": SESSION_VARIABLES[name](name, value)}
-        elif name in SSL_OPTIONS or name == "unix_socket":
-            flag = name in ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
-            kwargs[name] = value.lower() in ("1", "true", "yes") if flag else value
+        elif name in SSL_FILES and not os.path.isfile(value):
+            raise ValidationError("url", f"{name}: no file at {value!r}")
+        elif name in SSL_OPTIONS:
+            tls[name] = value
+        elif name == "unix_socket":
+            kwargs[name] = value
         else:
             known = ", ".join([*TIMEOUTS, *SESSION_VARIABLES, "unix_socket", *SSL_OPTIONS])
             raise ValidationError("url", f"unknown option {name!r}; use {known}")
+    kwargs.update(_tls_options(tls))
     return dict(host=parts.hostname or "localhost", port=port,
                 user=unquote(parts.username) if parts.username else None,
-                password=unquote(parts.password or ""), database=database,
+                # no password in the URL: $MYSQL_PWD, as the mysql client reads it
+                password=(unquote(parts.password) if parts.password is not None
+                          else os.environ.get("MYSQL_PWD", "")), database=database,
                 charset="utf8mb4", autocommit=True, **kwargs), list(settings.items())
 
 
@@ -861,6 +956,9 @@ def _pair(conn: Any, tables: Mapping[str, str], *, owned: bool
           ) -> tuple[MysqlDialect, MysqlRunner]:
     mariadb = _MARIADB.search(conn.get_server_info() or "")
     returning = mariadb is not None and tuple(map(int, mariadb.groups())) >= (10, 5, 0)
+    # MEMSTORE_MYSQL_RETURNING=off: MariaDB as MySQL 8 (no RETURNING), for tests.
+    if os.environ.get(RETURNING_ENV, "").lower() in ("off", "0", "false", "no"):
+        returning = False
     dialect = MysqlDialect(tables, returning=returning)
     return dialect, MysqlRunner(dialect, conn, owned=owned)
 

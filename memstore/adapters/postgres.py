@@ -49,8 +49,10 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import Format, TransactionStatus
 from psycopg.rows import tuple_row
 
+from .. import validate
 from ..errors import (
     BackendError,
+    ClosedError,
     ConflictError,
     MemstoreError,
     NodeNotReadyError,
@@ -354,7 +356,7 @@ class _OwnConnection:
     def ready(self) -> Connection:
         """The connection, reconnected if the server closed it (hold ``lock``)."""
         if self._closed:
-            raise BackendError("this Memory was closed", dialect=DIALECT)
+            raise ClosedError("Memory")
         if self._conn is None or _lost_while_idle(self._conn) or self._fatal.seen:
             # A lost connection is replaced, so the same Memory works again after a
             # server restart. (If it is lost during a call, that call fails with
@@ -595,7 +597,7 @@ class _AsyncOwnConnection:
     async def ready(self) -> AsyncConnection:
         """The connection, reconnected if the server closed it (hold a turn)."""
         if self._closed:
-            raise BackendError("this AsyncMemory was closed", dialect=DIALECT)
+            raise ClosedError("AsyncMemory")
         if self._conn is None or _lost_while_idle(self._conn) or self._fatal.seen:
             # Replaced, as the blocking side does (see _OwnConnection.ready).
             if self._conn is not None:
@@ -804,10 +806,12 @@ class AsyncPostgresRunner:
 
 
 def _connect_options(url: str) -> dict[str, Any]:
+    validate.url_parts(url, "PostgreSQL", hosts=True)
     try:
         params = conninfo_to_dict(url)
-    except psycopg.Error as exc:
-        raise ValidationError("url", f"not a valid PostgreSQL URL: {exc}") from None
+    except psycopg.Error as exc:  # libpq quotes the part it could not parse: redacted
+        raise ValidationError("url", "not a valid PostgreSQL URL: "
+                              + validate.redact(str(exc).strip(), url)) from None
     # Shown in pg_stat_activity unless the URL sets application_name.
     options: dict[str, Any] = {"fallback_application_name": "memstore"}
     if "connect_timeout" not in params and "PGCONNECT_TIMEOUT" not in os.environ:

@@ -262,9 +262,12 @@ def sqlite_doctor(dialect: SqlDialect, table_columns: dict[str, set[str]],
             problems.append(f"table {table} is missing: run `memstore init URL`")
         elif missing := sorted(expected - have):
             problems.append(f"table {table} lacks columns {', '.join(missing)}")
+    # Names are case-insensitive in SQLite: the index of a table set named MSGS is the
+    # index another process created for msgs (and CREATE INDEX IF NOT EXISTS skips it).
+    have_lowered = {name.lower() for name in have_indexes}
     for statement in dialect.schema.values():
         m = _CREATE_INDEX.search(statement)
-        if m and m.group(1) not in have_indexes:
+        if m and m.group(1).lower() not in have_lowered:
             problems.append(f"index {m.group(1)} is missing: run `memstore init URL`")
     return problems
 

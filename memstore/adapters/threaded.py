@@ -26,6 +26,7 @@ from .base import Runner
 
 _Job = tuple[Callable[[], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]",
              threading.Event] | None
+_CLOSE: Any = ("close",)  # the job close_unawaited queues
 
 
 class ThreadedRunner:
@@ -44,6 +45,10 @@ class ThreadedRunner:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
+            if job is _CLOSE:
+                with contextlib.suppress(Exception):  # nobody is there to hear of it
+                    self.sync.close()
+                return
             call, loop, future, over = job
             try:
                 result, error = call(), None
@@ -76,6 +81,11 @@ class ThreadedRunner:
             await self._call(self.sync.close)
         finally:
             self._jobs.put(None)
+
+    def close_unawaited(self) -> None:
+        """Close without an event loop (an AsyncMemory's finalizer): the blocking runner
+        closes on its thread, after any unit queued before, and the thread ends."""
+        self._jobs.put(_CLOSE)
 
     def __getattr__(self, name: str) -> Any:
         # The blocking runner's own attributes (its connection, for tools and tests).

@@ -33,7 +33,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from .. import validate
 from ..errors import BackendError, MemstoreError, ValidationError
@@ -61,8 +61,18 @@ REQUEST_TIMEOUT = 30.0  # seconds
 T = TypeVar("T")
 
 
+# The largest content memstore sends to sqld. sqld builds SQLite with a 5,000,000-byte
+# SQLITE_MAX_LENGTH: a larger value is "string or blob too big" (ARGS_INVALID) and so is a
+# row whose record gets that large (SQLITE_TOOBIG), measured on sqld 0.24.32; 10,000 bytes
+# are left for the row's other columns (ids of up to 255 characters). connect() caps
+# max_content_bytes to it for a libSQL server (not for a local file:).
+SQLD_MAX_VALUE_BYTES = 4_990_000
+
+
 class TursoDialect(SqliteFormat):
     dialect = "turso"
+    # The largest content the server takes, when lower than memstore's limit (connect).
+    max_value_bytes: int | None = None
 
 
 # -- the module contract (memstore/connect.py) ---------------------------------------------
@@ -75,6 +85,8 @@ def from_url(url: str, tables: Mapping[str, str]) -> tuple[TursoDialect, ClientR
 
     target = _Target.parse(url)
     dialect = TursoDialect(tables)
+    if target.scheme != "file":
+        dialect.max_value_bytes = SQLD_MAX_VALUE_BYTES
     client = _OnLoop(None, loop=_LoopThread(), timeout=target.timeout)
 
     async def create() -> Any:  # on the loop: the client's session belongs to it
@@ -126,6 +138,8 @@ async def async_from_url(url: str,
 
     target = _Target.parse(url)
     dialect = TursoDialect(tables)
+    if target.scheme != "file":
+        dialect.max_value_bytes = SQLD_MAX_VALUE_BYTES
     try:
         client = libsql_client.create_client(target.bare, auth_token=target.token)
     except BaseException as exc:
@@ -181,7 +195,7 @@ class _Target(NamedTuple):
 
     @classmethod
     def parse(cls, url: str) -> _Target:
-        parts = urlsplit(url)
+        parts = validate.url_parts(url, "libSQL")
         scheme = parts.scheme.lower()
         if parts.username or parts.password or parts.fragment:
             raise ValidationError("url", "a libSQL URL has no user, password or #fragment; "

@@ -25,8 +25,9 @@ import json
 import uuid
 from typing import Any, Literal, NamedTuple
 
-from ..errors import ValidationError
-from ..models import Role
+from ..errors import MemstoreError, ValidationError
+from ..models import Message, Role
+from ..validate import NESTED_TOO_DEEPLY
 
 FORMAT_VERSION = 1
 KEY = "memstore"  # the metadata key that marks a row an integration wrote
@@ -70,6 +71,8 @@ def encode(framework: str, item: Any, *, role: Role, text: str | None,
         return json.dumps(ui, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError("item", f"is not JSON the row can hold: {exc}") from None
+    except RecursionError:
+        raise ValidationError("item", NESTED_TOO_DEEPLY) from None
 
 
 def ui_message(role: Role, text: str, *, message_id: str | None = None) -> str:
@@ -97,6 +100,47 @@ def decode_for(framework: str, role: str, content: str) -> tuple[Any, Decoded | 
         if mark is not None and mark.get("framework") == framework:
             return mark["item"], None
     return None, _decoded(role, content, ui)
+
+
+# -- rows written by anyone: what an integration can always read ---------------------------
+
+_ROLE_OF = {"user": "user", "human": "user", "system": "system", "developer": "system",
+            "assistant": "assistant"}
+
+
+def row_role(role: object) -> Role:
+    """A role column as one of the three row roles: ``human`` is ``user``, ``developer``
+    is ``system``, anything else a foreign writer put there (``tool``, ``ai``, ``bogus``)
+    is ``assistant``, as the integrations map framework roles (FRAMEWORKS.md §2)."""
+    return _ROLE_OF.get(role, "assistant") if isinstance(role, str) else "assistant"  # type: ignore[return-value]
+
+
+def row_fields(row: Message) -> tuple[Role, str]:
+    """``(role, content)`` of a stored row as an integration reads them: the role mapped by
+    :func:`row_role`; content that is not text (SQLite stores what it is given: a BLOB comes
+    back as bytes) decoded as UTF-8, or one ``MemstoreError`` naming the row."""
+    content = row.content
+    role = row.role if row.role in _ROLES else row_role(row.role)
+    if type(content) is str:
+        return role, content  # type: ignore[return-value]
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        try:
+            return role, bytes(content).decode("utf-8")
+        except UnicodeDecodeError:
+            raise MemstoreError(f"message {row.id} of chat {row.chat_id!r}: its content is "
+                                "a BLOB that is not UTF-8 text, which no integration can "
+                                "read; fix or delete that row") from None
+    raise MemstoreError(f"message {row.id} of chat {row.chat_id!r}: its content is "
+                        f"{type(content).__name__}, not text; fix or delete that row")
+
+
+def fallback(role: str, content: str) -> Decoded:
+    """A row whose item its integration cannot load (damaged, hand-edited, from another
+    version): read as a foreign row, its UIMessage's visible text, else its text."""
+    ui = _ui(content)
+    if ui is None:
+        return Decoded("text", role, content)
+    return Decoded("ui", ui["role"], ui=ui)
 
 
 def _decoded(role: str, content: str, ui: dict[str, Any] | None) -> Decoded:
@@ -137,7 +181,7 @@ def _ui(content: str) -> dict[str, Any] | None:
         return None
     try:
         value, end = _raw_decode(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deeply to parse: a text row
         return None
     if end != len(content) and content[end:].strip(_JSON_SPACE):
         return None  # data after the value ("Extra data" to json.loads)

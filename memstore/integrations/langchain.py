@@ -135,6 +135,10 @@ def row_to_message(role: str, content: str) -> BaseMessage | None:
     item, other = codec.decode_for(FRAMEWORK, role, content)
     if other is None:
         return messages_from_dict([item])[0]
+    return _text_message(other)
+
+
+def _text_message(other: codec.Decoded) -> BaseMessage | None:
     text = other.text  # joined on each access: once
     if other.kind != "text" and not text:
         return None
@@ -146,10 +150,16 @@ def row_to_message(role: str, content: str) -> BaseMessage | None:
 
 
 def rows_to_messages(rows: Sequence[Message]) -> list[BaseMessage]:
-    """The messages of stored rows, in order (rows with nothing to show are skipped)."""
+    """The messages of stored rows, in order (rows with nothing to show are skipped). A
+    row of this integration that LangChain cannot load (damaged, hand-edited) reads as
+    its visible text, as a foreign row does; an unknown role column as ``assistant``."""
     out = []
     for row in rows:
-        message = row_to_message(row.role, row.content)
+        role, content = codec.row_fields(row)
+        try:
+            message = row_to_message(role, content)
+        except Exception:  # messages_from_dict: KeyError, ValueError, pydantic errors
+            message = _text_message(codec.fallback(role, content))
         if message is not None:
             out.append(message)
     return out

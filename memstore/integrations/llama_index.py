@@ -107,11 +107,23 @@ def row_to_message(role: str, content: str) -> ChatMessage:
     item, other = codec.decode_for(FRAMEWORK, role, content)
     if other is None:
         return ChatMessage.model_validate(item)
-    return ChatMessage(role=MessageRole(other.role), content=other.text)
+    return ChatMessage(role=MessageRole(codec.row_role(other.role)), content=other.text)
+
+
+def _row_message(row: Message) -> ChatMessage:
+    """:func:`row_to_message` for a stored row, whatever it holds: an item LlamaIndex
+    cannot load (damaged, hand-edited) reads as the row's visible text, an unknown role
+    column as ``assistant`` (codec.row_fields)."""
+    role, content = codec.row_fields(row)
+    try:
+        return row_to_message(role, content)
+    except Exception:  # pydantic's ValidationError, ValueError
+        other = codec.fallback(role, content)
+        return ChatMessage(role=MessageRole(other.role), content=other.text)
 
 
 def _messages(rows: Sequence[Message]) -> list[ChatMessage]:
-    return [row_to_message(r.role, r.content) for r in rows]
+    return [_row_message(r) for r in rows]
 
 
 def _position(idx: int, length: int) -> int | None:
@@ -225,11 +237,11 @@ class MemstoreChatStore(BaseChatStore):
         pos = _position(idx, len(rows))
         if pos is None or self._stores.sync().delete_messages(key, [rows[pos].id]) != 1:
             return None
-        return row_to_message(rows[pos].role, rows[pos].content)
+        return _row_message(rows[pos])
 
     def delete_last_message(self, key: str) -> ChatMessage | None:
         row = self._stores.sync().pop_message(key)
-        return None if row is None else row_to_message(row.role, row.content)
+        return None if row is None else _row_message(row)
 
     def get_keys(self) -> list[str]:
         return self._stores.sync().chat_ids(user_id=self._user_id, limit=MAX_KEYS)
@@ -276,11 +288,11 @@ class MemstoreChatStore(BaseChatStore):
         mem = await self._stores.async_()
         if await mem.delete_messages(key, [rows[pos].id]) != 1:
             return None
-        return row_to_message(rows[pos].role, rows[pos].content)
+        return _row_message(rows[pos])
 
     async def adelete_last_message(self, key: str) -> ChatMessage | None:
         row = await (await self._stores.async_()).pop_message(key)
-        return None if row is None else row_to_message(row.role, row.content)
+        return None if row is None else _row_message(row)
 
     async def aget_keys(self) -> list[str]:
         mem = await self._stores.async_()
@@ -408,7 +420,7 @@ class MemstoreAsyncDBChatStore(AsyncDBChatStore):
         found = [r for r in await mem.get_messages_window(key) if r.id == idx]
         if not found or await mem.delete_messages(key, [idx]) != 1:
             return None
-        return row_to_message(found[0].role, found[0].content)
+        return _row_message(found[0])
 
     async def delete_messages(self, key: str, status: MessageStatus | None = None) -> None:
         mem = await self._mem()

@@ -27,7 +27,7 @@ from agents.memory import SessionSettings
 from agents.memory.session_settings import coerce_session_settings
 
 from ..errors import ClosedError, ValidationError
-from ..models import MessageItem, Role, Scope
+from ..models import Message, MessageItem, Role, Scope
 from ..recall import Mode
 from ..store import AsyncMemory
 from . import codec
@@ -108,6 +108,20 @@ def decode_item(role: str, content: str) -> TResponseInputItem:
     return cast("TResponseInputItem", {"role": other.role, "content": other.text})
 
 
+def decode_row(row: Message) -> TResponseInputItem:
+    """:func:`decode_item` for a stored row, whatever it holds: an item of this
+    integration that is not a JSON object (damaged, hand-edited) reads as the row's
+    visible text, an unknown role column as ``assistant`` (codec.row_fields)."""
+    role, content = codec.row_fields(row)
+    item, other = codec.decode_for(FRAMEWORK, role, content)
+    if other is None:
+        if type(item) is dict:
+            found: TResponseInputItem = item  # type: ignore[assignment]
+            return found
+        other = codec.fallback(role, content)
+    return cast("TResponseInputItem", {"role": other.role, "content": other.text})
+
+
 def encode_item(item: TResponseInputItem) -> MessageItem:
     """The ``save_messages`` entry for ``item``: its row role and its UIMessage row."""
     if not isinstance(item, Mapping):
@@ -117,13 +131,19 @@ def encode_item(item: TResponseInputItem) -> MessageItem:
             "content": codec.encode(FRAMEWORK, item, role=role, text=item_text(item))}
 
 
+def _closed() -> ClosedError:
+    return ClosedError("MemstoreSession", "create a new MemstoreSession")
+
+
 class MemstoreSession:
     """An Agents SDK session (``agents.memory.Session``) whose history is the memstore
     chat ``session_id``.
 
     ``memory`` is an :class:`~memstore.AsyncMemory` (yours: never closed here) or a URL:
     then the session opens its own ``AsyncMemory`` on first use, creates the tables if
-    missing (``create_tables=True``) and closes it in :meth:`aclose`. ``user_id`` is the
+    missing (``create_tables=True``) and closes it in :meth:`close` (``await
+    session.close()``, as the SDK's own async sessions close; ``aclose`` is an alias).
+    After ``close`` every call on the session raises ``ClosedError``. ``user_id`` is the
     owner written with new rows; when None, each call takes it from the run context the
     runner passes (``wrapper.context``: ``user_id`` / ``userId``, directly or under
     ``metadata``), else the rows have no user.
@@ -181,7 +201,7 @@ class MemstoreSession:
             return []
         mem = await self.memory()
         rows = await mem.get_messages(self.session_id, limit=limit, max_tokens=self.max_tokens)
-        return [decode_item(row.role, row.content) for row in rows]
+        return [decode_row(row) for row in rows]
 
     async def add_items(self, items: list[TResponseInputItem], *,
                         wrapper: RunContextWrapper[Any] | None = None) -> None:
@@ -200,7 +220,7 @@ class MemstoreSession:
         """Remove and return the newest item; None when the session is empty."""
         mem = await self.memory()
         row = await mem.pop_message(self.session_id)
-        return None if row is None else decode_item(row.role, row.content)
+        return None if row is None else decode_row(row)
 
     async def clear_session(self, *, wrapper: RunContextWrapper[Any] | None = None) -> None:
         """Delete every item; the chat row and the chat's working memory stay."""
@@ -211,11 +231,13 @@ class MemstoreSession:
 
     async def memory(self) -> AsyncMemory:
         """The ``AsyncMemory`` underneath (opened on first use when built from a URL)."""
+        if self._closed:
+            raise _closed()
         if self._mem is not None:
             return self._mem
         with self._guard:
             if self._closed:
-                raise ClosedError("this MemstoreSession was closed (aclose)")
+                raise _closed()
             opening = self._opening
             if opening is None:
                 opening = self._opening = Future()
@@ -264,15 +286,14 @@ class MemstoreSession:
                 self._mem = task.result()
                 opening.set_result(self._mem)
 
-    async def aclose(self) -> None:
-        """Close the ``AsyncMemory`` this session opened from a URL (one you passed in
-        stays open). Closing twice is fine."""
-        if self._url is None:
-            return
+    async def close(self) -> None:
+        """Close the session: later calls raise ``ClosedError``. Closes the
+        ``AsyncMemory`` this session opened from a URL (one you passed in stays open).
+        Closing twice is fine."""
         with self._guard:
             opening, self._opening = self._opening, None
             self._closed = True
-        if opening is None:
+        if self._url is None or opening is None:
             return
         try:
             mem = await asyncio.wrap_future(opening)
@@ -281,11 +302,13 @@ class MemstoreSession:
         self._mem = None
         await mem.aclose()
 
+    aclose = close  # the name memstore's own objects use
+
     async def __aenter__(self) -> MemstoreSession:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+        await self.close()
 
     def _user_id(self, wrapper: RunContextWrapper[Any] | None) -> str | None:
         if self.user_id is not None:

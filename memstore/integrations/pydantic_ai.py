@@ -119,19 +119,26 @@ def decode_rows(rows: Sequence[Message]) -> list[ModelMessage]:
             foreign.clear()
 
     for row in rows:
-        item, decoded = codec.decode_for(FRAMEWORK, row.role, row.content)
+        role, content = codec.row_fields(row)  # an unknown role column is "assistant"
+        item, decoded = codec.decode_for(FRAMEWORK, role, content)
         if decoded is None:
-            flush()
-            out.extend(ModelMessagesTypeAdapter.validate_python([item]))
-        elif decoded.kind in ("item", "ui"):
+            try:
+                loaded = ModelMessagesTypeAdapter.validate_python([item])
+            except Exception:  # an item PydanticAI cannot load (damaged, hand-edited)
+                decoded = codec.fallback(role, content)
+            else:
+                flush()
+                out.extend(loaded)
+                continue
+        if decoded.kind in ("item", "ui"):
             assert decoded.ui is not None
             ui = decoded.ui
             if decoded.kind == "item":  # another integration's row: its visible text
                 ui = {"id": ui.get("id") or "", "role": ui["role"], "parts": ui["parts"]}
             foreign.append(ui)
         else:
-            foreign.append({"id": f"memstore-{row.id}", "role": row.role,
-                            "parts": [{"type": "text", "text": row.content}]})
+            foreign.append({"id": f"memstore-{row.id}", "role": role,
+                            "parts": [{"type": "text", "text": content}]})
     flush()
     return out
 

@@ -373,7 +373,7 @@ SELECT chat_id, 1 FROM (
   SELECT chat_id FROM working_memory
   WHERE scope = 'chat' AND chat_id IS NOT NULL
     AND (%(after)s::text IS NULL OR chat_id COLLATE "C" > %(after)s::text)
-) AS c
+) AS chat_page
 ORDER BY chat_id COLLATE "C" LIMIT %(limit)s;
 
 -- name: export_chat_page_of_user
@@ -387,7 +387,7 @@ SELECT chat_id, MAX(whole) FROM (
   SELECT DISTINCT chat_id, 0 AS whole FROM conversation_messages
   WHERE user_id = %(user_id)s
     AND (%(after)s::text IS NULL OR chat_id COLLATE "C" > %(after)s::text)
-) AS c
+) AS chat_page
 GROUP BY chat_id ORDER BY chat_id COLLATE "C" LIMIT %(limit)s;
 
 -- name: user_working_memory_page

@@ -308,7 +308,7 @@ SELECT chat_id, 1 FROM (
   UNION
   SELECT chat_id FROM working_memory
   WHERE scope = 'chat' AND chat_id IS NOT NULL AND (:after IS NULL OR chat_id > :after)
-) AS c
+) AS chat_page
 ORDER BY chat_id LIMIT :limit;
 
 -- name: export_chat_page_of_user
@@ -320,7 +320,7 @@ SELECT chat_id, MAX(whole) FROM (
   UNION ALL
   SELECT DISTINCT chat_id, 0 AS whole FROM conversation_messages
   WHERE user_id = :user_id AND (:after IS NULL OR chat_id > :after)
-) AS c
+) AS chat_page
 GROUP BY chat_id ORDER BY chat_id LIMIT :limit;
 
 -- name: user_working_memory_page

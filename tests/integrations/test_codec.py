@@ -94,3 +94,37 @@ def test_generated_rows_decode_as_json_loads_says(row: dict[str, Any], cut: int,
                                                    suffix: str) -> None:
     content = json.dumps(row, ensure_ascii=False)
     check("user", content[:len(content) + cut] + suffix)
+
+
+DEEP_TEXT = '{"q":' + "[" * 1000 + "]" * 1000 + "}"  # 2 KB a user may well send as text
+
+
+def test_json_nested_too_deeply_to_parse_is_a_text_row() -> None:
+    # Was a raw RecursionError out of every integration's read.
+    decoded = codec.decode("user", DEEP_TEXT)
+    assert (decoded.kind, decoded.text) == ("text", DEEP_TEXT)
+    assert codec.decode_for(FW, "user", DEEP_TEXT) == (None, decoded)
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(codec.ValidationError) as info:
+        codec.encode(FW, deep, role="user", text=None)
+    assert info.value.field == "item" and "nested too deeply" in info.value.reason
+
+
+@pytest.mark.asyncio
+async def test_a_deeply_nested_text_row_reads_as_text_through_agents_and_pydantic_ai(
+        ) -> None:
+    import memstore
+    from memstore.integrations import pydantic_ai
+    from memstore.integrations.openai_agents import MemstoreSession
+
+    mem = await memstore.connect_async("memory://")
+    try:
+        await mem.save_message("c", "user", DEEP_TEXT)
+        items = await MemstoreSession("c", mem).get_items()
+        assert items == [{"role": "user", "content": DEEP_TEXT}]
+        (request,) = await pydantic_ai.load_messages(mem, "c")
+        assert request.parts[0].content == DEEP_TEXT  # type: ignore[union-attr]
+    finally:
+        await mem.aclose()

@@ -4,6 +4,7 @@ foreign rows decode as text messages, the user id comes from the run context."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any, cast
@@ -340,6 +341,58 @@ async def test_url_session_owns_and_closes_its_memory(store_backend: Databases) 
     session = MemstoreSession("owned", mine)
     await session.aclose()
     assert await mine.count_messages("owned") == 1
+
+
+@pytest.mark.asyncio
+async def test_close_is_a_coroutine_as_in_the_sdks_async_sessions(
+        store_backend: Databases) -> None:
+    # The SDK's async sessions (Redis, MongoDB, Dapr, AsyncSQLiteSession) close with
+    # `await session.close()`; code written for them works on memstore, aclose() as alias.
+    from agents.extensions.memory.async_sqlite_session import AsyncSQLiteSession
+
+    assert inspect.iscoroutinefunction(AsyncSQLiteSession.close)
+    assert inspect.iscoroutinefunction(MemstoreSession.close)
+    session = MemstoreSession("closing", store_backend.url("closing"))
+    await session.add_items([{"role": "user", "content": "x"}])
+    mem = await session.memory()
+    await session.close()
+    await session.close()  # twice is fine
+    await session.aclose()  # the alias, after close
+    with pytest.raises(memstore.ClosedError):
+        await mem.count_messages("closing")
+    for call in (session.get_items(), session.pop_item(), session.clear_session(),
+                 session.add_items([{"role": "user", "content": "y"}]), session.memory()):
+        with pytest.raises(memstore.ClosedError) as info:
+            await call
+        assert str(info.value) == ("this MemstoreSession is closed; "
+                                   "create a new MemstoreSession")
+    async with MemstoreSession("closing", store_backend.url("closing")) as again:
+        assert [i.get("content") for i in await again.get_items()] == ["x"]
+    with pytest.raises(memstore.ClosedError):
+        await again.get_items()
+
+
+@pytest.mark.asyncio
+async def test_a_closed_session_over_your_memory_is_closed_and_the_memory_stays_open(
+        store_backend: Databases) -> None:
+    mine = await store_backend.open("yours")
+    session = MemstoreSession("yours", mine)
+    await session.add_items([{"role": "user", "content": "x"}])
+    await session.close()
+    with pytest.raises(memstore.ClosedError, match="this MemstoreSession is closed"):
+        await session.get_items()
+    assert await mine.count_messages("yours") == 1
+
+
+@pytest.mark.asyncio
+async def test_closed_memory_says_which_object_and_how_to_reopen(
+        store_backend: Databases) -> None:
+    mem = await store_backend.open()
+    await mem.aclose()
+    with pytest.raises(memstore.ClosedError) as info:
+        await mem.count_messages("c")
+    assert str(info.value) == ("this AsyncMemory is closed; open a new one with "
+                               "memstore.connect_async()")
 
 
 def test_session_satisfies_the_protocol() -> None:

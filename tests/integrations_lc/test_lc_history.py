@@ -250,3 +250,54 @@ def test_bad_arguments() -> None:
         message_to_row("hi")  # type: ignore[arg-type]
     assert row_to_message("assistant", codec.encode("other", {}, role="assistant",
                                                      text=None)) is None
+
+
+def test_closed_objects_from_a_url_do_not_reopen(tmp_path: Path) -> None:
+    # close() used to drop the Memory and the next call silently opened a new one.
+    from memstore.integrations.langchain import MemstoreMiddleware
+
+    url = f"sqlite:///{tmp_path / 'lc.db'}"
+    history = MemstoreChatMessageHistory(url, "c1")
+    history.add_messages([HumanMessage("before")])
+    history.close()
+    history.close()  # twice is fine
+    for call in (lambda: history.messages, lambda: history.add_messages([HumanMessage("x")]),
+                 history.clear):
+        with pytest.raises(memstore.ClosedError) as info:
+            call()
+        assert str(info.value) == ("this MemstoreChatMessageHistory is closed; "
+                                   "create a new MemstoreChatMessageHistory")
+
+    async def after_close() -> None:
+        with pytest.raises(memstore.ClosedError):
+            await history.aget_messages()
+        await history.aclose()  # still fine
+
+    asyncio.run(after_close())
+
+    async def after_aclose() -> None:
+        again = MemstoreChatMessageHistory(url, "c1")
+        assert [m.content for m in await again.aget_messages()] == ["before"]
+        await again.aclose()
+        with pytest.raises(memstore.ClosedError):
+            await again.aadd_messages([HumanMessage("x")])
+        with pytest.raises(memstore.ClosedError):
+            again.add_messages([HumanMessage("x")])
+
+    asyncio.run(after_aclose())
+    middleware = MemstoreMiddleware(url)
+    middleware.close()
+    with pytest.raises(memstore.ClosedError, match="this MemstoreMiddleware is closed"):
+        middleware._stores.sync()
+    with memstore.connect(url) as mem:
+        assert mem.count_messages("c1") == 1
+
+
+def test_a_deeply_nested_text_row_reads_as_text() -> None:
+    # Was a raw RecursionError: the whole chat unreadable.
+    deep_text = '{"q":' + "[" * 1000 + "]" * 1000 + "}"
+    mem = memstore.connect("memory://")
+    mem.save_message("c", "user", deep_text)
+    mem.save_message("c", "assistant", "after")
+    assert [(type(m), m.content) for m in MemstoreChatMessageHistory(mem, "c").messages] == [
+        (HumanMessage, deep_text), (AIMessage, "after")]

@@ -252,3 +252,49 @@ def test_one_kind_of_store_refuses_the_other_kind_of_call(tmp_path: Path) -> Non
         await amem.aclose()
 
     asyncio.run(async_only())
+
+
+def test_closed_stores_from_a_url_do_not_reopen(tmp_path: Path) -> None:
+    # close() used to drop the Memory and the next call silently opened a new one.
+    from memstore.integrations.llama_index import (
+        MemstoreAsyncDBChatStore,
+        MemstoreWorkingMemoryBlock,
+    )
+
+    url = f"sqlite:///{tmp_path / 'li.db'}"
+    store = MemstoreChatStore(url)
+    store.add_message("c1", ChatMessage(content="before"))
+    store.close()
+    store.close()
+    for call in (lambda: store.get_messages("c1"), store.get_keys,
+                 lambda: store.add_message("c1", ChatMessage(content="x"))):
+        with pytest.raises(memstore.ClosedError) as info:
+            call()
+        assert str(info.value) == ("this MemstoreChatStore is closed; "
+                                   "create a new MemstoreChatStore")
+
+    async def after_aclose() -> None:
+        with pytest.raises(memstore.ClosedError):
+            await store.aget_messages("c1")
+        db = MemstoreAsyncDBChatStore(url)
+        assert [m.content for m in await db.get_messages("c1")] == ["before"]
+        await db.aclose()
+        with pytest.raises(memstore.ClosedError, match="MemstoreAsyncDBChatStore is closed"):
+            await db.get_messages("c1")
+        block = MemstoreWorkingMemoryBlock(url)
+        await block.aclose()
+        with pytest.raises(memstore.ClosedError, match="MemstoreWorkingMemoryBlock is closed"):
+            await block._aget(session_id="c1")
+
+    asyncio.run(after_aclose())
+    with memstore.connect(url) as mem:
+        assert mem.count_messages("c1") == 1
+
+
+def test_a_deeply_nested_text_row_reads_as_text() -> None:
+    # Was a raw RecursionError: the whole chat unreadable.
+    deep_text = '{"q":' + "[" * 1000 + "]" * 1000 + "}"
+    mem = memstore.connect("memory://")
+    mem.save_message("c", "user", deep_text)
+    assert [(m.role, m.content) for m in MemstoreChatStore(mem).get_messages("c")] == [
+        (MessageRole.USER, deep_text)]
