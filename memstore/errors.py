@@ -61,7 +61,7 @@ class ClosedError(MemstoreError):
 
     def __init__(self, kind: str = "Memory", remedy: str | None = None) -> None:
         if remedy is None:
-            remedy = ("open a new one with await memstore.connect_async()" if kind == "AsyncMemory"
+            remedy = ("open a new one with memstore.connect_async()" if kind == "AsyncMemory"
                       else "open a new one with memstore.connect()")
         self.kind = kind
         super().__init__(f"this {kind} is closed; {remedy}")
