@@ -31,6 +31,7 @@ from typing import Any
 from .adapters.base import Dialect
 from .errors import ValidationError
 from .models import Message
+from .validate import callable_name
 
 TokenCounter = Callable[[str], int]
 # Rows per page of a budgeted read (newest first): a first page the size of a usual
@@ -49,16 +50,7 @@ def counter_name(counter: TokenCounter | None, name: str | None) -> str:
     attribute, else its qualified name; the default counter's own name without one."""
     if counter is None:
         return name or DEFAULT_COUNTER_NAME
-    if name is None:
-        name = getattr(counter, "name", None)
-    if name is None:
-        module = getattr(counter, "__module__", "") or ""
-        qualname = getattr(counter, "__qualname__", None) or type(counter).__qualname__
-        name = f"{module}.{qualname}" if module else qualname
-    if not isinstance(name, str) or not name or len(name) > 255 or "\x00" in name:
-        raise ValidationError("token_counter_name", "must be a non-empty str of at most "
-                              "255 characters")
-    return name
+    return callable_name("token_counter_name", counter, name, ("name",))
 
 
 def count(counter: TokenCounter, text: str) -> int:

@@ -43,6 +43,7 @@ from .adapters.base import Candidate, Dialect
 from .errors import ValidationError
 from .integrations.codec import decode
 from .models import Message
+from .validate import callable_name
 
 Mode = Literal["keyword", "semantic", "hybrid"]
 MODES: tuple[str, ...] = ("keyword", "semantic", "hybrid")
@@ -153,16 +154,7 @@ def cosine(unit_query: Sequence[float], unit_vector: Sequence[float]) -> float:
 def model_name(embedder: Embedder, name: str | None) -> str:
     """The model name recorded with each vector: ``name`` when given, else the
     embedder's ``name`` / ``model_name`` attribute, else its qualified name."""
-    if name is None:
-        name = getattr(embedder, "name", None) or getattr(embedder, "model_name", None)
-    if name is None:
-        module = getattr(embedder, "__module__", "") or ""
-        qualname = getattr(embedder, "__qualname__", None) or type(embedder).__qualname__
-        name = f"{module}.{qualname}" if module else qualname
-    if not isinstance(name, str) or not name or len(name) > 255 or "\x00" in name:
-        raise ValidationError("embedder_name", "must be a non-empty str of at most 255 "
-                              "characters (the model name recorded with each vector)")
-    return name
+    return callable_name("embedder_name", embedder, name, ("name", "model_name"))
 
 
 def checked_vectors(texts: Sequence[str], result: Any) -> list[list[float]]:

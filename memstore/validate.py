@@ -324,3 +324,19 @@ def new_message(item: object, now: datetime,
 
 
 _MESSAGE_KEYS = frozenset({"role", "content", "timestamp"})
+
+
+def callable_name(field: str, func: object, name: object, attributes: tuple[str, ...]) -> str:
+    """The name a user's callable (an embedder, a token counter) is recorded under with
+    what it computed, so results of two callables never mix: ``name`` when given, else
+    the first of its ``attributes`` it has, else its qualified name."""
+    if name is None:
+        name = next((getattr(func, a) for a in attributes if getattr(func, a, None)), None)
+    if name is None:
+        module = getattr(func, "__module__", "") or ""
+        qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
+        name = f"{module}.{qualname}" if module else qualname
+    if not isinstance(name, str) or not name or len(name) > 255 or "\x00" in name:
+        raise ValidationError(field, "must be a non-empty str of at most 255 characters "
+                              "(the name recorded with what it computed)")
+    return name
